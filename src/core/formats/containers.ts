@@ -1,0 +1,76 @@
+import { decodeUtf8 } from '../io/byte-reader';
+import type { FormatId } from '../model/types';
+import { startsWith, skipWhitespace } from './magic';
+import type { FileParse, FormatHandler, ParseContext, SniffContext } from './types';
+
+/**
+ * Formats Tamperscope recognises by their magic bytes. Those that no parser opens yet are reported as
+ * unscanned content (THREATS.md §2: a scanner that does not understand a file must say so, not pass it).
+ */
+function unscanned(id: FormatId, label: string, family: string, sniff: (ctx: SniffContext) => boolean): FormatHandler {
+  return {
+    id,
+    label,
+    family,
+    sniff,
+    async parse(ctx: ParseContext): Promise<FileParse> {
+      return {
+        format: id,
+        model: null,
+        findings: [
+          {
+            id: 'container/unscanned',
+            category: 'malformed',
+            severity: 'warning',
+            title: `${label} content was not scanned`,
+            detail: `"${ctx.name}" is ${label}, which Tamperscope recognises but cannot open, so nothing inside it was checked. Treat it as unknown, not as clean.`,
+            file: ctx.name,
+            offset: 0,
+            evidence: { format: id },
+          },
+        ],
+      };
+    },
+  };
+}
+
+const isZip = (c: SniffContext) => startsWith(c.head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(c.head, [0x50, 0x4b, 0x05, 0x06]);
+/** pickle: PROTO opcode 0x80 with protocol 2..5, or a protocol-0/1 stream starting with a MARK/GLOBAL/dict opcode */
+const isPickle = (c: SniffContext) =>
+  (c.head[0] === 0x80 && c.head[1] >= 2 && c.head[1] <= 5) ||
+  (c.size > 2 && c.head[c.head.length === c.size ? c.head.length - 1 : 0] === 0x2e && (c.head[0] === 0x28 || c.head[0] === 0x63 || c.head[0] === 0x7d || c.head[0] === 0x5d));
+
+export const containerHandlers: FormatHandler[] = [
+  unscanned('zip', 'a zip archive', 'zip', isZip),
+  unscanned('pickle', 'a Python pickle', 'pickle', isPickle),
+  unscanned('npy', 'a NumPy array', 'npy', (c) => startsWith(c.head, [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59])),
+  unscanned('gguf', 'a GGUF model', 'gguf', (c) => startsWith(c.head, 'GGUF')),
+  unscanned('hdf5', 'an HDF5 file', 'hdf5', (c) => startsWith(c.head, [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a])),
+  unscanned('7z', 'a 7z archive', '7z', (c) => startsWith(c.head, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])),
+  unscanned('gzip', 'gzip-compressed data', 'gzip', (c) => startsWith(c.head, [0x1f, 0x8b])),
+  unscanned('xz', 'xz-compressed data', 'xz', (c) => startsWith(c.head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])),
+  unscanned('bzip2', 'bzip2-compressed data', 'bzip2', (c) => startsWith(c.head, 'BZh')),
+  unscanned('tar', 'a tar archive', 'tar', (c) => startsWith(c.head, 'ustar', 257)),
+  {
+    id: 'json',
+    label: 'JSON',
+    family: 'json',
+    sniff: (c) => {
+      const i = skipWhitespace(c.head);
+      return i >= 0 && (c.head[i] === 0x7b || c.head[i] === 0x5b) && decodeUtf8(c.head.subarray(0, Math.max(0, Math.min(c.head.length, 4096) - 4))) !== null;
+    },
+    async parse(): Promise<FileParse> {
+      return { format: 'json', model: null, findings: [] };
+    },
+  },
+  {
+    id: 'text',
+    label: 'text',
+    family: 'text',
+    // UTF-8 without NULs in the first bytes: READMEs, licences, .gitattributes, tokenizer vocabularies
+    sniff: (c) => !c.head.subarray(0, 8192).includes(0) && decodeUtf8(c.head.subarray(0, Math.max(0, Math.min(c.head.length, 8192) - 4))) !== null,
+    async parse(): Promise<FileParse> {
+      return { format: 'text', model: null, findings: [] };
+    },
+  },
+];

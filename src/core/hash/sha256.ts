@@ -1,0 +1,42 @@
+import { createSHA256 } from 'hash-wasm';
+import type { ByteSource } from '../io/byte-source';
+import { streamSource, type ChunkConsumer, type StreamOptions } from '../io/stream-source';
+
+/** An incremental SHA-256. The page and tests use hash-wasm; the CLI injects Node's native hash. */
+export interface IncrementalHash {
+  update(bytes: Uint8Array): void;
+  digestHex(): string;
+}
+
+export type HashFactory = () => Promise<IncrementalHash>;
+
+export const wasmSha256: HashFactory = async () => {
+  const h = await createSHA256();
+  h.init();
+  return {
+    update: (b) => {
+      h.update(b);
+    },
+    digestHex: () => h.digest('hex'),
+  };
+};
+
+/** Adapts an incremental hash to the shared streaming pass. */
+export function hashConsumer(h: IncrementalHash): ChunkConsumer {
+  return { update: (_offset, bytes) => h.update(bytes) };
+}
+
+export interface HashOptions extends StreamOptions {
+  factory?: HashFactory;
+}
+
+/** Streaming SHA-256 of a whole source, lower-case hex. */
+export async function hashSource(source: ByteSource, options: HashOptions = {}): Promise<string> {
+  const h = await (options.factory ?? wasmSha256)();
+  await streamSource(source, [hashConsumer(h)], options);
+  return h.digestHex();
+}
+
+export function isSha256Hex(s: string): boolean {
+  return /^[0-9a-f]{64}$/i.test(s);
+}

@@ -1,0 +1,2 @@
+export * from './dtype';
+export * from './types';
