@@ -13,6 +13,8 @@ export interface FileResult {
   /** all successful parses (more than one: a polyglot) */
   parses: FileParse[];
   sha256: string | null;
+  /** per-tensor statistics from the streaming pass, when computed */
+  stats?: Record<string, unknown>[];
 }
 
 export interface AnalysisContext {

@@ -8,3 +8,4 @@ export * from './hash/sha256';
 export * from './integrity/expected-digests';
 export * from './analysis';
 export * from './inspect';
+export * from './stream-file';

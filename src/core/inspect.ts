@@ -2,19 +2,28 @@ import type { Analysis, FileResult } from './analysis';
 import { detectFormats, FORMAT_HANDLERS } from './formats/registry';
 import type { FileParse, FolderIndex, FormatHandler } from './formats/types';
 import { safetensorsShardsAnalysis } from './formats/safetensors/check-shards';
-import { hashSource } from './hash/sha256';
 import { checkExpectedDigests, type ExpectedDigests } from './integrity/expected-digests';
 import type { ByteSource } from './io/byte-source';
 import { isAbortError, isParseError, throwIfAborted } from './io/errors';
 import { MAX_FILES, SNIFF_BYTES } from './io/limits';
-import type { ModelInfo } from './model/types';
+import type { ModelInfo, TensorInfo } from './model/types';
+import { streamFile, type StreamFileResult } from './stream-file';
 import type { Finding } from './report/finding';
 import { buildReport, type IntegrityResult, type Report, type ReportFile } from './report/report';
 
 /** Analyses every inspection runs; later capabilities (scan, stats, probes) register here. */
 export const DEFAULT_ANALYSES: Analysis[] = [safetensorsShardsAnalysis];
 
-export type HashFile = (source: ByteSource, onProgress: (done: number, total: number) => void, signal?: AbortSignal) => Promise<string>;
+/**
+ * The streaming pass over one file (hash + statistics). The page runs it in a worker pool, the CLI with
+ * Node's native hash; the default is core `streamFile` on the calling thread.
+ */
+export type StreamFileFn = (
+  source: ByteSource,
+  tensors: readonly TensorInfo[],
+  onProgress: (done: number, total: number) => void,
+  signal?: AbortSignal,
+) => Promise<StreamFileResult>;
 
 export type InspectEvent =
   | { type: 'start'; files: { name: string; size: number }[] }
@@ -28,12 +37,12 @@ export interface InspectOptions {
   signal?: AbortSignal;
   /** digests announced by the user or the publisher */
   expected?: ExpectedDigests[];
-  /** hashes one file; the page passes a worker pool, the CLI Node's native hash */
-  hashFile?: HashFile;
-  /** files hashed at the same time */
-  hashConcurrency?: number;
+  /** the streaming pass over one file; the page passes a worker pool, the CLI Node's native hash */
+  streamFile?: StreamFileFn;
+  /** files streamed at the same time */
+  concurrency?: number;
   /** skip the streaming pass (header-only inspection) */
-  skipHash?: boolean;
+  skipStream?: boolean;
   analyses?: readonly Analysis[];
   handlers?: readonly FormatHandler[];
   onEvent?: (e: InspectEvent) => void;
@@ -197,10 +206,13 @@ export async function inspect(sources: readonly ByteSource[], options: InspectOp
   onEvent?.({ type: 'header', report: buildReport({ files: reportFiles(), findings, model, now: now() }), model });
 
   const integrity: IntegrityResult[] = [];
-  if (!options.skipHash) {
-    const hashFile: HashFile = options.hashFile ?? ((s, onProgress, sig) => hashSource(s, { signal: sig, onProgress: (p) => onProgress(p.done, p.total) }));
-    await mapLimit(files, options.hashConcurrency ?? 2, async (f) => {
-      f.sha256 = await hashFile(f.source, (done, total) => onEvent?.({ type: 'progress', phase: 'hash', file: f.source.name, done, total }), signal);
+  if (!options.skipStream) {
+    const run: StreamFileFn = options.streamFile ?? ((s, tensors, onProgress, sig) => streamFile(s, { tensors, signal: sig, onProgress }));
+    await mapLimit(files, options.concurrency ?? 2, async (f) => {
+      const tensors = model?.tensors.filter((t) => t.file === f.source.name) ?? [];
+      const r = await run(f.source, tensors, (done, total) => onEvent?.({ type: 'progress', phase: 'hash', file: f.source.name, done, total }), signal);
+      f.sha256 = r.sha256;
+      f.stats = r.stats;
       onEvent?.({ type: 'hashed', file: f.source.name, sha256: f.sha256 });
     });
     for (const exp of options.expected ?? []) {
