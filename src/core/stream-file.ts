@@ -32,5 +32,5 @@ export async function streamFile(source: ByteSource, options: StreamFileOptions 
     chunkSize: options.chunkSize,
     onProgress: options.onProgress ? (p) => options.onProgress!(p.done, p.total) : undefined,
   });
-  return { sha256: h.digestHex() };
+  return { sha256: await h.digestHex() };
 }

@@ -5,7 +5,8 @@ import { streamSource, type ChunkConsumer, type StreamOptions } from '../io/stre
 /** An incremental SHA-256. The page and tests use hash-wasm; the CLI injects Node's native hash. */
 export interface IncrementalHash {
   update(bytes: Uint8Array): void;
-  digestHex(): string;
+  /** may be async: the page's one-shot WebCrypto digest of a buffered file resolves later */
+  digestHex(): string | Promise<string>;
 }
 
 export type HashFactory = () => Promise<IncrementalHash>;
@@ -34,7 +35,7 @@ export interface HashOptions extends StreamOptions {
 export async function hashSource(source: ByteSource, options: HashOptions = {}): Promise<string> {
   const h = await (options.factory ?? wasmSha256)();
   await streamSource(source, [hashConsumer(h)], options);
-  return h.digestHex();
+  return await h.digestHex();
 }
 
 export function isSha256Hex(s: string): boolean {

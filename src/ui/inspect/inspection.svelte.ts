@@ -1,0 +1,117 @@
+import { BlobSource } from '../../core/io/byte-source';
+import { isAbortError } from '../../core/io/errors';
+import { inspect, type InspectOptions } from '../../core/inspect';
+import type { ExpectedDigests } from '../../core/integrity/expected-digests';
+import type { ModelInfo } from '../../core/model/types';
+import type { Report } from '../../core/report/report';
+import type { StreamPool } from '../../workers/stream-pool';
+
+export interface FileProgress {
+  name: string;
+  size: number;
+  done: number;
+  state: 'waiting' | 'reading' | 'done' | 'cancelled' | 'failed';
+  sha256: string | null;
+}
+
+export type Phase = 'idle' | 'parsing' | 'streaming' | 'done' | 'cancelled' | 'failed';
+
+/** One inspection at a time: its progress, header-only results as soon as they exist, then the report. */
+export class InspectionState {
+  phase = $state<Phase>('idle');
+  files = $state<FileProgress[]>([]);
+  report = $state.raw<Report | null>(null);
+  model = $state.raw<ModelInfo | null>(null);
+  error = $state<string | null>(null);
+  /** where the files came from, for the page title: a dropped folder, picked files, a sample */
+  label = $state('');
+  /** true once the report is final (hashes and content analyses done) */
+  complete = $state(false);
+  startedAt = 0;
+  elapsedMs = $state(0);
+  private controller: AbortController | null = null;
+
+  constructor(private readonly pool: StreamPool) {}
+
+  get busy(): boolean {
+    return this.phase === 'parsing' || this.phase === 'streaming';
+  }
+
+  cancel(): void {
+    this.controller?.abort();
+  }
+
+  reset(): void {
+    this.cancel();
+    this.phase = 'idle';
+    this.files = [];
+    this.report = null;
+    this.model = null;
+    this.error = null;
+    this.complete = false;
+  }
+
+  /** Inspects a set of files as one model. `entries` pairs each Blob with its path relative to the folder. */
+  async run(entries: { blob: Blob; path: string }[], label: string, expected: ExpectedDigests[] = []): Promise<void> {
+    this.cancel();
+    const controller = new AbortController();
+    this.controller = controller;
+    this.label = label;
+    this.error = null;
+    this.report = null;
+    this.model = null;
+    this.complete = false;
+    this.phase = 'parsing';
+    this.startedAt = performance.now();
+    const sources = entries.map((e) => new BlobSource(e.blob, e.path));
+    this.files = sources.map((s) => ({ name: s.name, size: s.size, done: 0, state: 'waiting', sha256: null }));
+    const byName = (name: string) => this.files.find((f) => f.name === name);
+    const options: InspectOptions = {
+      signal: controller.signal,
+      expected,
+      concurrency: this.pool.size,
+      streamFile: (source, tensors, onProgress, signal) => this.pool.stream(source, tensors, onProgress, signal),
+      onEvent: (e) => {
+        if (controller.signal.aborted) return;
+        if (e.type === 'header') {
+          this.report = e.report;
+          this.model = e.model;
+          this.phase = 'streaming';
+        } else if (e.type === 'progress') {
+          const f = byName(e.file);
+          if (f) {
+            f.state = 'reading';
+            f.done = e.done;
+          }
+        } else if (e.type === 'hashed') {
+          const f = byName(e.file);
+          if (f) {
+            f.state = 'done';
+            f.done = f.size;
+            f.sha256 = e.sha256;
+          }
+        }
+      },
+    };
+    try {
+      const result = await inspect(sources, options);
+      if (this.controller !== controller) return;
+      this.report = result.report;
+      this.model = result.model;
+      this.phase = 'done';
+      this.complete = true;
+    } catch (e) {
+      if (this.controller !== controller) return;
+      if (isAbortError(e)) {
+        this.phase = 'cancelled';
+        for (const f of this.files) if (f.state !== 'done') f.state = 'cancelled';
+      } else {
+        this.phase = 'failed';
+        this.error = e instanceof Error ? e.message : String(e);
+        for (const f of this.files) if (f.state !== 'done') f.state = 'failed';
+      }
+    } finally {
+      this.elapsedMs = performance.now() - this.startedAt;
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import type { TensorInfo } from '../core/model/types';
+import type { StreamFileResult } from '../core/stream-file';
+
+/** Messages between the page and a stream worker (one streaming pass per file: hash + statistics). */
+export type StreamRequest =
+  | { type: 'stream'; id: number; blob: Blob; name: string; tensors: TensorInfo[] }
+  | { type: 'cancel'; id: number };
+
+export type StreamResponse =
+  | { type: 'ready' }
+  | { type: 'progress'; id: number; done: number; total: number }
+  | { type: 'done'; id: number; result: StreamFileResult; mode: 'one-shot' | 'streaming' }
+  | { type: 'error'; id: number; message: string; aborted: boolean };
