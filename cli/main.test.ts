@@ -104,7 +104,10 @@ describe('npx tamperscope (real process)', () => {
     const run = promisify(execFile);
     const ok = await run('node', [join(ROOT, 'bin/tamperscope.mjs'), 'scan', join(ST, 'clean-mlp.safetensors'), '--json']);
     expect(JSON.parse(ok.stdout).verdict).toBe('clean');
-    const bad = await run('node', [join(ROOT, 'bin/tamperscope.mjs'), 'scan', join(HOSTILE, 'overlap.safetensors')]).catch((e) => e as { code: number; stdout: string });
+    const bad = await run('node', [join(ROOT, 'bin/tamperscope.mjs'), 'scan', join(HOSTILE, 'overlap.safetensors')]).then(
+      () => ({ code: 0, stdout: '' }),
+      (e: { code: number; stdout: string }) => e,
+    );
     expect(bad.code).toBe(2);
     expect(bad.stdout).toMatch(/^ERROR/);
   });
