@@ -63,13 +63,16 @@ export async function runCli(argv: readonly string[], io: CliIO = defaultIO): Pr
   }
   let sources;
   let expected;
+  let reference;
   try {
     expected = await loadExpected(args);
     sources = await sourcesFromPaths(args.paths).catch((e: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot read "${e.path ?? args.paths.join(' ')}": ${e.code ?? e.message}`);
     });
     if (sources.length === 0) throw new UsageError(`no files found in ${args.paths.join(', ')}`);
-    if (args.reference !== null) throw new UsageError('--reference is not supported by this version yet');
+    reference = args.reference === null ? undefined : await sourcesFromPaths([args.reference]).catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read --reference "${args.reference}": ${e.code ?? e.message}`);
+    });
     if (args.probes) throw new UsageError('--probes is not supported by this version yet');
   } catch (e) {
     if (e instanceof UsageError) {
@@ -81,6 +84,7 @@ export async function runCli(argv: readonly string[], io: CliIO = defaultIO): Pr
   try {
     const { report } = await inspect(sources, {
       expected,
+      reference,
       streamFile: (source, tensors, onProgress, signal) => streamFile(source, { tensors, hashFactory: nodeSha256, onProgress, signal }),
     });
     if (!args.quiet) {
@@ -96,6 +100,6 @@ export async function runCli(argv: readonly string[], io: CliIO = defaultIO): Pr
     }
     throw e;
   } finally {
-    await Promise.all(sources.map((s) => s.close()));
+    await Promise.all([...sources, ...(reference ?? [])].map((s) => s.close()));
   }
 }

@@ -9,7 +9,8 @@ import { MAX_FILES, SNIFF_BYTES } from './io/limits';
 import type { ModelInfo, TensorInfo } from './model/types';
 import { streamFile, type StreamFileResult } from './stream-file';
 import type { Finding } from './report/finding';
-import { buildReport, type IntegrityResult, type Report, type ReportFile } from './report/report';
+import { buildReport, type IntegrityResult, type ReferenceSummary, type Report, type ReportFile } from './report/report';
+import { compareModels } from './diff/compare-models';
 
 /** Analyses every inspection runs; later capabilities (scan, stats, probes) register here. */
 export const DEFAULT_ANALYSES: Analysis[] = [safetensorsShardsAnalysis];
@@ -47,6 +48,8 @@ export interface InspectOptions {
   handlers?: readonly FormatHandler[];
   onEvent?: (e: InspectEvent) => void;
   now?: () => Date;
+  /** a trusted reference model (its files) to compare with, header-parsed the same way */
+  reference?: readonly ByteSource[];
 }
 
 export interface InspectResult {
@@ -222,6 +225,28 @@ export async function inspect(sources: readonly ByteSource[], options: InspectOp
     }
   }
   findings.push(...(await runAnalyses('content', analyses, ctx)));
-  const report = buildReport({ files: reportFiles(), findings, model, integrity, now: now() });
+  let reference: ReferenceSummary | null = null;
+  if (options.reference?.length) {
+    const refFolder = folderIndexOf(options.reference);
+    const refParts: ModelInfo[] = [];
+    for (const s of options.reference) {
+      const { result } = await parseFile(s, refFolder, handlers, signal);
+      for (const p of result.parses) if (p.model) refParts.push(p.model);
+    }
+    const refModel = mergeModels(refParts);
+    if (model && refModel) {
+      const { diff, findings: f } = await compareModels(model, folder, refModel, refFolder, signal);
+      findings.push(...f);
+      reference = {
+        files: diff.referenceFiles,
+        counts: diff.counts,
+        tensors: diff.tensors.filter((t) => t.status !== 'same').slice(0, 1000).map((t) => ({ name: t.name, status: t.status, ...(t.changedRows !== undefined ? { changedRows: t.changedRows, rows: t.rows, rowIndices: t.rowIndices } : {}) })),
+        opDrift: diff.opDrift,
+      };
+    } else {
+      findings.push({ id: 'diff/no-reference-model', category: 'malformed', severity: 'warning', title: 'The reference could not be compared', detail: refModel ? 'The inspected files hold no model to compare with the reference.' : 'None of the reference files could be read as a model, so no comparison was made.' });
+    }
+  }
+  const report = buildReport({ files: reportFiles(), findings, model, integrity, reference, now: now() });
   return { report, model, files };
 }

@@ -66,6 +66,17 @@ export interface Report {
   /** canary probe results, null when not run */
   probes: Record<string, unknown> | null;
   integrity: IntegrityResult[];
+  /** comparison with a trusted reference model (`--reference`), absent when none was given */
+  reference?: ReferenceSummary | null;
+}
+
+export interface ReferenceSummary {
+  files: string[];
+  /** tensor counts by comparison status: same, changed, added, removed, reshaped, retyped, unreadable */
+  counts: Record<string, number>;
+  /** tensors that are not byte-identical to the reference (at most 1000) */
+  tensors: { name: string; status: string; changedRows?: number; rows?: number; rowIndices?: number[] }[];
+  opDrift: Record<string, [number, number]>;
 }
 
 export function summarizeModel(model: ModelInfo): ModelSummary {
@@ -108,6 +119,7 @@ export interface BuildReportInput {
   integrity?: IntegrityResult[];
   statistics?: Record<string, unknown>[] | null;
   probes?: Record<string, unknown> | null;
+  reference?: ReferenceSummary | null;
   now?: Date;
 }
 
@@ -127,5 +139,6 @@ export function buildReport(input: BuildReportInput): Report {
     statistics: input.statistics ?? null,
     probes: input.probes ?? null,
     integrity: input.integrity ?? [],
+    ...(input.reference ? { reference: input.reference } : {}),
   };
 }
