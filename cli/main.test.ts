@@ -75,6 +75,15 @@ describe('tamperscope scan', () => {
     expect(report.model!.tensorCount).toBe(4);
   });
 
+  it('--reference compares with a trusted model: a re-shard of the same weights is identical', async () => {
+    const { code, report } = await json(['scan', join(ST, 'sharded'), '--reference', join(ST, 'clean-mlp.safetensors')]);
+    expect(code).toBe(0);
+    expect(report.reference!.counts).toMatchObject({ same: 4, changed: 0, added: 0, removed: 0 });
+    const other = await json(['scan', join(ST, 'mixed-dtypes.safetensors'), '--reference', join(ST, 'clean-mlp.safetensors')]);
+    expect(other.code).toBe(1);
+    expect(other.report.findings.map((f) => f.id)).toContain('diff/architecture-drift');
+  });
+
   it('prints a readable summary without --json', async () => {
     const { code, out } = await cli(['scan', join(ST, 'mixed-dtypes.safetensors')]);
     expect(code).toBe(0);

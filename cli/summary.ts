@@ -41,6 +41,12 @@ export function renderSummary(report: Report): string {
     if (i === report.integrity[0]) lines.push('', 'Integrity');
     lines.push(`  ${i.status.padEnd(10)} ${i.file || '(no file)'}  [${i.source}]${i.status === 'mismatch' ? `\n    expected ${i.expected}\n    found    ${i.actual}` : ''}`);
   }
+  if (report.reference) {
+    const c = report.reference.counts;
+    lines.push('', `Reference (${report.reference.files.join(', ')})`);
+    lines.push(`  ${Object.entries(c).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'no tensors'}`);
+    for (const t of report.reference.tensors.slice(0, 20)) lines.push(`    ${t.status.padEnd(10)} ${t.name}${t.changedRows !== undefined ? ` (${t.changedRows}/${t.rows} rows)` : ''}`);
+  }
   lines.push('', report.findings.length ? `Findings (${report.findings.length})` : 'Findings: none');
   for (const f of report.findings) {
     const where = f.file ? ` [${f.file}${f.offset !== undefined ? ` @${f.offset}` : ''}]` : '';
