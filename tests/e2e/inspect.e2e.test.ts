@@ -137,4 +137,15 @@ describe('the built page', () => {
     expect(await names()).toEqual(['fc2.weight', 'fc2.bias', 'fc1.weight', 'fc1.bias']);
     await page.close();
   });
+
+  it('compares with a picked reference model', async () => {
+    const { page } = await openPage();
+    await page.getByText('Compare with a trusted reference (optional)').click();
+    await page.setInputFiles('[data-testid="reference-input"]', join(ST, 'clean-mlp.safetensors'));
+    await page.getByText('1 file (').waitFor();
+    await page.setInputFiles('[data-testid="folder-input"]', join(ST, 'sharded'));
+    expect(await waitComplete(page)).toBe('clean');
+    expect(await page.textContent('[data-testid="reference-view"]')).toContain('All 4 tensors are byte-identical to the reference');
+    await page.close();
+  });
 });

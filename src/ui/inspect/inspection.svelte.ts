@@ -52,7 +52,7 @@ export class InspectionState {
   }
 
   /** Inspects a set of files as one model. `entries` pairs each Blob with its path relative to the folder. */
-  async run(entries: { blob: Blob; path: string }[], label: string, expected: ExpectedDigests[] = []): Promise<void> {
+  async run(entries: { blob: Blob; path: string }[], label: string, expected: ExpectedDigests[] = [], reference: { blob: Blob; path: string }[] = []): Promise<void> {
     this.cancel();
     const controller = new AbortController();
     this.controller = controller;
@@ -69,6 +69,7 @@ export class InspectionState {
     const options: InspectOptions = {
       signal: controller.signal,
       expected,
+      reference: reference.length ? reference.map((e) => new BlobSource(e.blob, e.path)) : undefined,
       concurrency: this.pool.size,
       streamFile: (source, tensors, onProgress, signal) => this.pool.stream(source, tensors, onProgress, signal),
       onEvent: (e) => {
