@@ -12,7 +12,7 @@ import type { StreamRequest, StreamResponse } from './stream-protocol';
 export const ONE_SHOT_MAX = 256 * 1024 * 1024;
 
 /** Slice size for streaming reads of a File: large slices amortise the per-read cost of Blob.slice. */
-const BROWSER_CHUNK = 16 * 1024 * 1024;
+const BROWSER_CHUNK = 8 * 1024 * 1024;
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const controllers = new Map<number, AbortController>();
