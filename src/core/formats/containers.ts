@@ -41,11 +41,6 @@ const isPickle = (c: SniffContext) =>
   (c.size > 2 && c.head[c.head.length === c.size ? c.head.length - 1 : 0] === 0x2e && (c.head[0] === 0x28 || c.head[0] === 0x63 || c.head[0] === 0x7d || c.head[0] === 0x5d));
 
 export const containerHandlers: FormatHandler[] = [
-  unscanned('zip', 'a zip archive', 'zip', isZip),
-  unscanned('pickle', 'a Python pickle', 'pickle', isPickle),
-  unscanned('npy', 'a NumPy array', 'npy', (c) => startsWith(c.head, [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59])),
-  unscanned('gguf', 'a GGUF model', 'gguf', (c) => startsWith(c.head, 'GGUF')),
-  unscanned('hdf5', 'an HDF5 file', 'hdf5', (c) => startsWith(c.head, [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a])),
   unscanned('7z', 'a 7z archive', '7z', (c) => startsWith(c.head, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])),
   unscanned('gzip', 'gzip-compressed data', 'gzip', (c) => startsWith(c.head, [0x1f, 0x8b])),
   unscanned('xz', 'xz-compressed data', 'xz', (c) => startsWith(c.head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])),

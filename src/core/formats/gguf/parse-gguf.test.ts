@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gguf as hfGguf } from '@huggingface/gguf';
+import { describe, expect, it } from 'vitest';
+import { MemorySource } from '../../io/byte-source';
+import type { ParseContext } from '../types';
+import { parseGguf } from './parse-gguf';
+
+const dir = join(__dirname, '..', '..', '..', '..', 'tests', 'fixtures', 'gguf');
+const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, {
+  size: number; version: number; alignment: number; dataStart: number; headerEnd: number; kvCount: number;
+  tensors: { name: string; ne: number[]; type: number; offset: number; length: number }[];
+  shapes: Record<string, number[]>; dtypes: Record<string, string>;
+}>;
+
+export function ctxOf(bytes: Uint8Array, name = 'm.gguf'): ParseContext {
+  const source = new MemorySource(bytes, name);
+  return { name, size: bytes.length, head: bytes.subarray(0, 65536), tail: bytes.subarray(Math.max(0, bytes.length - 65536)), source, folder: { get: () => undefined, paths: () => [] } };
+}
+
+describe('parseGguf', () => {
+  for (const [file, exp] of Object.entries(expected)) {
+    it(`${file}: tensors, offsets and metadata as written per the spec`, async () => {
+      const bytes = new Uint8Array(readFileSync(join(dir, file)));
+      const p = await parseGguf(ctxOf(bytes, file));
+      expect(p.findings).toEqual([]);
+      expect(p.formatVersion).toBe(String(exp.version));
+      expect(p.extra).toMatchObject({ alignment: exp.alignment, dataStart: exp.dataStart, headerEnd: exp.headerEnd, kvCount: exp.kvCount });
+      const tensors = p.model!.tensors;
+      expect(tensors.map((t) => t.name)).toEqual(exp.tensors.map((t) => t.name));
+      for (const [i, t] of exp.tensors.entries()) {
+        expect(tensors[i]).toMatchObject({ dtype: exp.dtypes[t.name], shape: exp.shapes[t.name], offset: t.offset, length: t.length, file });
+        expect(tensors[i].numel).toBe(t.ne.reduce((a, b) => a * b, 1));
+      }
+      const md = p.model!.metadata;
+      expect(md['tokenizer.ggml.tokens']).toBe('[1000 strings]');
+      expect(md['tokenizer.ggml.token_type']).toBe('[1000 int32]');
+      expect(md['test.small_ints']).toBe('[-3, 0, 7]');
+      expect(md['test.nested']).toBe('[2 arrays]');
+      expect(md['test.i64']).toBe(String(-(2 ** 40)));
+      expect(md['test.u64']).toBe((2n ** 60n).toString());
+      expect(md['test.i8']).toBe('-5');
+      expect(md['tokenizer.ggml.add_bos_token']).toBe('true');
+      expect(md['llama.context_length']).toBe('4096');
+      expect(md['tokenizer.chat_template']).toContain('<|im_start|>');
+    });
+
+    it(`${file}: agrees with @huggingface/gguf (an independent reader)`, async () => {
+      const bytes = new Uint8Array(readFileSync(join(dir, file)));
+      const ref = await hfGguf(join(dir, file), { allowLocalFile: true });
+      const p = await parseGguf(ctxOf(bytes, file));
+      expect(p.model!.tensors.map((t) => [t.name, [...t.shape].reverse(), t.offset])).toEqual(
+        ref.tensorInfos.map((t) => [t.name, t.shape.map(Number), Number(t.offset) + Number(ref.tensorDataOffset)]),
+      );
+      expect(p.extra!.dataStart).toBe(Number(ref.tensorDataOffset));
+      const refMd = ref.metadata as unknown as Record<string, unknown>;
+      expect(String(refMd['general.name'])).toBe(p.model!.metadata['general.name']);
+      expect(Number(refMd['llama.context_length'])).toBe(Number(p.model!.metadata['llama.context_length']));
+    });
+  }
+
+  const tiny = () => new Uint8Array(readFileSync(join(dir, 'tiny-v3.gguf')));
+  const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+  it('rejects v1 and big-endian files with their own codes', async () => {
+    const b = tiny();
+    dv(b).setUint32(4, 1, true);
+    await expect(parseGguf(ctxOf(b))).rejects.toMatchObject({ code: 'unsupported-version', offset: 4 });
+    dv(b).setUint32(4, 3, false);
+    await expect(parseGguf(ctxOf(b))).rejects.toMatchObject({ code: 'big-endian' });
+  });
+
+  it('rejects counts the file cannot hold before allocating anything', async () => {
+    const b = tiny();
+    dv(b).setBigUint64(8, 2n ** 40n, true);
+    await expect(parseGguf(ctxOf(b))).rejects.toMatchObject({ code: 'count-exceeds-file', offset: 8 });
+    const c = tiny();
+    dv(c).setBigUint64(16, 100000n, true);
+    await expect(parseGguf(ctxOf(c))).rejects.toMatchObject({ code: 'count-exceeds-file' });
+  });
+
+  it('rejects a string length past the end of the file at its offset', async () => {
+    const b = tiny();
+    dv(b).setBigUint64(24, 2n ** 50n, true); // length of the first key
+    await expect(parseGguf(ctxOf(b))).rejects.toMatchObject({ code: 'string-exceeds-file', offset: 24 });
+  });
+
+  it('reports a truncated file as truncated, not as a crash', async () => {
+    const b = tiny().subarray(0, expected['tiny-v3.gguf'].headerEnd - 10);
+    await expect(parseGguf(ctxOf(b))).rejects.toMatchObject({ code: 'truncated', format: 'gguf' });
+  });
+});
