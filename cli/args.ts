@@ -9,6 +9,7 @@ export interface ScanArgs {
   checksums: string[];
   probes: boolean;
   reference: string | null;
+  publicKey: string | null;
   quiet: boolean;
 }
 
@@ -30,6 +31,7 @@ Options:
   --format FMT              json | md | html | sarif (SARIF 2.1.0) report on stdout
   --expect-sha256 HEX       the SHA-256 the file should have (repeatable)
   --checksums FILE          a SHA256SUMS-style file: "<hex>  <name>" lines
+  --public-key FILE         PEM public key a key-signed model.sig in the folder must verify against
   --probes                  run canary probes through the model (ONNX / MLP weights)
   --reference PATH          a trusted reference model to compare with
   -q, --quiet               print nothing; only the exit status
@@ -47,7 +49,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (command === '-h' || command === '--help' || command === 'help') return { command: 'help' };
   if (command === '--version' || command === 'version') return { command: 'version' };
   if (command !== 'scan') throw new UsageError(`unknown command "${command}" (expected "scan")`);
-  const out: ScanArgs = { command: 'scan', paths: [], format: 'text', expectSha256: [], checksums: [], probes: false, reference: null, quiet: false };
+  const out: ScanArgs = { command: 'scan', paths: [], format: 'text', expectSha256: [], checksums: [], probes: false, reference: null, publicKey: null, quiet: false };
   let formatSet = false;
   const value = (i: number, flag: string): string => {
     const v = rest[i + 1];
@@ -92,6 +94,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         break;
       case '--reference':
         out.reference = take();
+        break;
+      case '--public-key':
+        out.publicKey = take();
         break;
       case '-q':
       case '--quiet':

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -84,6 +84,40 @@ describe('tamperscope scan', () => {
     expect(other.report.findings.map((f) => f.id)).toContain('diff/architecture-drift');
   });
 
+  it('--format md, html and sarif render the same report', async () => {
+    const file = join(HOSTILE, 'overlap.safetensors');
+    const md = await cli(['scan', file, '--format', 'md']);
+    expect(md.code).toBe(2);
+    expect(md.out).toMatch(/safetensors\/overlap/);
+    const html = await cli(['scan', file, '--format', 'html']);
+    expect(html.out).toMatch(/^<!doctype html>/i);
+    expect(html.out).not.toMatch(/<script|<link|src=["']http/i);
+    const sarif = JSON.parse((await cli(['scan', file, '--format', 'sarif'])).out);
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.runs[0].tool.driver.name).toBe('tamperscope');
+    expect(sarif.runs[0].results.map((r: { ruleId: string }) => r.ruleId)).toContain('safetensors/overlap');
+    expect(sarif.runs[0].results.find((r: { ruleId: string }) => r.ruleId === 'safetensors/overlap').level).toBe('error');
+  });
+
+  it('model.sig in the folder is verified against --public-key', async () => {
+    const INTEG = join(ROOT, 'tests/fixtures/integrity');
+    const dir = mkdtempSync(join(tmpdir(), 'ts-sig-'));
+    cpSync(join(INTEG, 'model'), dir, { recursive: true });
+    copyFileSync(join(INTEG, 'sigs/key-p256.sig'), join(dir, 'model.sig'));
+    const good = await json(['scan', dir, '--public-key', join(INTEG, 'keys/signer-p256.pub.pem')]);
+    const sigResults = good.report.integrity.filter((i) => i.source === 'model.sig');
+    expect(sigResults.length).toBeGreaterThanOrEqual(3);
+    expect(sigResults.every((i) => i.status === 'match')).toBe(true);
+    expect(good.report.findings.filter((f) => f.category === 'integrity' && f.severity !== 'info')).toEqual([]);
+    const wrong = await json(['scan', dir, '--public-key', join(INTEG, 'keys/other-p256.pub.pem')]);
+    expect(wrong.code).toBe(3);
+    expect(wrong.report.findings.some((f) => f.category === 'integrity' && f.severity === 'dangerous')).toBe(true);
+    writeFileSync(join(dir, 'config.json'), '{"tampered": true}');
+    const changed = await json(['scan', dir, '--public-key', join(INTEG, 'keys/signer-p256.pub.pem')]);
+    expect(changed.code).toBe(3);
+    expect(changed.report.integrity.find((i) => i.file === 'config.json')).toMatchObject({ source: 'model.sig', status: 'mismatch' });
+  });
+
   it('prints a readable summary without --json', async () => {
     const { code, out } = await cli(['scan', join(ST, 'mixed-dtypes.safetensors')]);
     expect(code).toBe(0);
@@ -101,6 +135,7 @@ describe('tamperscope scan', () => {
     [['scan', 'x', '--bogus'], /unknown option/],
     [['scan', '/nonexistent/model.bin'], /cannot read/],
     [['scan', join(ST, 'clean-mlp.safetensors'), '--checksums', '/nonexistent'], /cannot read --checksums/],
+    [['scan', join(ST, 'clean-mlp.safetensors'), '--public-key', join(ST, 'expected.json')], /not a PEM public key/],
   ])('usage error %j exits 64', async (args, msg) => {
     const { code, err } = await cli(args as string[]);
     expect(code).toBe(64);

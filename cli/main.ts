@@ -8,6 +8,7 @@ import { parseArgs, USAGE, UsageError, type ScanArgs } from './args';
 import { nodeSha256 } from './node-hash';
 import { sourcesFromPaths } from './node-source';
 import { renderSummary } from './summary';
+import { renderReport } from '../src/core/report/render';
 
 export const EXIT_USAGE = 64;
 
@@ -64,8 +65,15 @@ export async function runCli(argv: readonly string[], io: CliIO = defaultIO): Pr
   let sources;
   let expected;
   let reference;
+  let publicKeyPem: string | undefined;
   try {
     expected = await loadExpected(args);
+    if (args.publicKey !== null) {
+      publicKeyPem = await readFile(args.publicKey, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(`cannot read --public-key "${args.publicKey}": ${e.code ?? e.message}`);
+      });
+      if (!/-----BEGIN PUBLIC KEY-----/.test(publicKeyPem)) throw new UsageError(`--public-key "${args.publicKey}" is not a PEM public key (no "BEGIN PUBLIC KEY" block)`);
+    }
     sources = await sourcesFromPaths(args.paths).catch((e: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot read "${e.path ?? args.paths.join(' ')}": ${e.code ?? e.message}`);
     });
@@ -85,12 +93,15 @@ export async function runCli(argv: readonly string[], io: CliIO = defaultIO): Pr
     const { report } = await inspect(sources, {
       expected,
       reference,
+      publicKeyPem,
       streamFile: (source, tensors, onProgress, signal) => streamFile(source, { tensors, hashFactory: nodeSha256, onProgress, signal }),
     });
     if (!args.quiet) {
-      if (args.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');
-      else if (args.format === 'text') io.stdout(renderSummary(report));
-      else throw new UsageError(`--format ${args.format} is not supported by this version yet`);
+      if (args.format === 'text') io.stdout(renderSummary(report));
+      else {
+        const text = renderReport(report, args.format);
+        io.stdout(text.endsWith('\n') ? text : text + '\n');
+      }
     }
     return exitCodeOf(report.verdict);
   } catch (e) {

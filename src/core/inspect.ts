@@ -2,18 +2,22 @@ import type { Analysis, FileResult } from './analysis';
 import { detectFormats, FORMAT_HANDLERS } from './formats/registry';
 import type { FileParse, FolderIndex, FormatHandler } from './formats/types';
 import { safetensorsShardsAnalysis } from './formats/safetensors/check-shards';
+import { huggingFaceRemoteCodeAnalysis } from './scan/huggingface/remote-code';
 import { checkExpectedDigests, type ExpectedDigests } from './integrity/expected-digests';
+import type { IntegrityCheck } from './integrity/integrity-check';
+import { modelSigCheck } from './integrity/model-sig';
 import type { ByteSource } from './io/byte-source';
 import { isAbortError, isParseError, throwIfAborted } from './io/errors';
 import { MAX_FILES, SNIFF_BYTES } from './io/limits';
 import type { ModelInfo, TensorInfo } from './model/types';
+import { weightSignaturesAnalysis } from './stats/weights-analysis';
 import { streamFile, type StreamFileResult } from './stream-file';
 import type { Finding } from './report/finding';
 import { buildReport, type IntegrityResult, type ReferenceSummary, type Report, type ReportFile } from './report/report';
 import { compareModels } from './diff/compare-models';
 
 /** Analyses every inspection runs; later capabilities (scan, stats, probes) register here. */
-export const DEFAULT_ANALYSES: Analysis[] = [safetensorsShardsAnalysis];
+export const DEFAULT_ANALYSES: Analysis[] = [safetensorsShardsAnalysis, huggingFaceRemoteCodeAnalysis, weightSignaturesAnalysis];
 
 /**
  * The streaming pass over one file (hash + statistics). The page runs it in a worker pool, the CLI with
@@ -50,6 +54,10 @@ export interface InspectOptions {
   now?: () => Date;
   /** a trusted reference model (its files) to compare with, header-parsed the same way */
   reference?: readonly ByteSource[];
+  /** more sources of expected digests, run after hashing (Hub look-up, pinned digests) */
+  integrityChecks?: readonly IntegrityCheck[];
+  /** public key (PEM) that a key-signed model.sig must verify against */
+  publicKeyPem?: string;
 }
 
 export interface InspectResult {
@@ -223,6 +231,14 @@ export async function inspect(sources: readonly ByteSource[], options: InspectOp
       integrity.push(...r.results);
       findings.push(...r.findings);
     }
+    // model.sig is checked whenever the folder has one; other sources come from the caller
+    const hashed = files.map((f) => ({ name: f.source.name, size: f.source.size, sha256: f.sha256 }));
+    for (const check of [modelSigCheck({ publicKeyPem: options.publicKeyPem }), ...(options.integrityChecks ?? [])]) {
+      throwIfAborted(signal);
+      const r = await check({ files: hashed, folder, signal });
+      integrity.push(...r.results);
+      findings.push(...r.findings);
+    }
   }
   findings.push(...(await runAnalyses('content', analyses, ctx)));
   let reference: ReferenceSummary | null = null;
@@ -247,6 +263,7 @@ export async function inspect(sources: readonly ByteSource[], options: InspectOp
       findings.push({ id: 'diff/no-reference-model', category: 'malformed', severity: 'warning', title: 'The reference could not be compared', detail: refModel ? 'The inspected files hold no model to compare with the reference.' : 'None of the reference files could be read as a model, so no comparison was made.' });
     }
   }
-  const report = buildReport({ files: reportFiles(), findings, model, integrity, reference, now: now() });
+  const statistics = files.some((f) => f.stats) ? files.flatMap((f) => f.stats ?? []) : null;
+  const report = buildReport({ files: reportFiles(), findings, model, integrity, reference, statistics, now: now() });
   return { report, model, files };
 }

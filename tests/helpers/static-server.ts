@@ -1,5 +1,5 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
 
@@ -24,12 +24,13 @@ export interface StaticServer {
  * Serves a built `dist/` on 127.0.0.1 (a secure context) with the cross-origin isolation headers the
  * page expects, under an optional sub-path to prove the build works from any path.
  */
-export async function serveStatic(root: string, basePath = '/'): Promise<StaticServer> {
+export async function serveStatic(root: string, basePath = '/', fallback?: (req: IncomingMessage, res: ServerResponse) => void): Promise<StaticServer> {
   const abs = resolve(root);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     let path = decodeURIComponent(url.pathname);
     if (!path.startsWith(basePath)) {
+      if (fallback) return fallback(req, res);
       res.writeHead(404).end();
       return;
     }
@@ -41,6 +42,7 @@ export async function serveStatic(root: string, basePath = '/'): Promise<StaticS
     }
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     if (!existsSync(file)) {
+      if (fallback) return fallback(req, res);
       res.writeHead(404).end();
       return;
     }

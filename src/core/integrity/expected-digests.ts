@@ -1,12 +1,18 @@
 import { basename } from '../io/paths';
 import type { Finding } from '../report/finding';
 import type { IntegrityResult, IntegritySource } from '../report/report';
+import { extraFileFinding } from './compare-manifest';
 
 /** Digests a user or publisher announced. `any` digests name no file: they must match one of the files. */
 export interface ExpectedDigests {
   source: IntegritySource;
   byName: Map<string, string>;
   any: string[];
+  /**
+   * The list is a complete manifest of the model folder (a SHA256SUMS made with `sha256sum *`): files it
+   * does not name are reported as `extra` (warning). Default false: a partial list names what it names.
+   */
+  complete?: boolean;
 }
 
 export class DigestListError extends Error {
@@ -95,6 +101,13 @@ export function checkExpectedDigests(
         detail: `The expected digest ${want} matches none of the ${files.length} files inspected. The download is not the file that was vouched for.`,
         evidence: { expected: want, files: files.map((f) => ({ name: f.name, sha256: f.sha256 })) },
       });
+    }
+  }
+  if (expected.complete) {
+    for (const f of files) {
+      if (expected.byName.has(f.name) || expected.byName.has(basename(f.name)) || expected.any.includes(f.sha256 ?? '')) continue;
+      results.push({ file: f.name, source: expected.source, expected: null, actual: f.sha256, status: 'extra' });
+      findings.push(extraFileFinding(f.name, f.sha256, expected.source, 'the digest list', 'warning'));
     }
   }
   for (const [name, want] of expected.byName) {

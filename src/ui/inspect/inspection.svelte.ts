@@ -1,6 +1,9 @@
 import { BlobSource } from '../../core/io/byte-source';
 import { isAbortError } from '../../core/io/errors';
-import { inspect, type InspectOptions } from '../../core/inspect';
+import { folderIndexOf, inspect, type InspectOptions } from '../../core/inspect';
+import type { FolderIndex } from '../../core/formats/types';
+import type { IntegrityCheck, IntegrityOutcome } from '../../core/integrity/integrity-check';
+import { buildReport } from '../../core/report/report';
 import type { ExpectedDigests } from '../../core/integrity/expected-digests';
 import type { ModelInfo } from '../../core/model/types';
 import type { Report } from '../../core/report/report';
@@ -12,6 +15,13 @@ export interface FileProgress {
   done: number;
   state: 'waiting' | 'reading' | 'done' | 'cancelled' | 'failed';
   sha256: string | null;
+}
+
+export interface RunOptions {
+  expected?: ExpectedDigests[];
+  reference?: { blob: Blob; path: string }[];
+  integrityChecks?: IntegrityCheck[];
+  publicKeyPem?: string | null;
 }
 
 export type Phase = 'idle' | 'parsing' | 'streaming' | 'done' | 'cancelled' | 'failed';
@@ -29,6 +39,10 @@ export class InspectionState {
   complete = $state(false);
   startedAt = 0;
   elapsedMs = $state(0);
+  /** read access to the inspected files (small reads for later checks such as the Hub look-up) */
+  folder = $state.raw<FolderIndex | null>(null);
+  /** the report on screen came from the history, not from files */
+  stored = $state(false);
   private controller: AbortController | null = null;
 
   constructor(private readonly pool: StreamPool) {}
@@ -51,8 +65,44 @@ export class InspectionState {
     this.complete = false;
   }
 
+  /** Shows a stored report (from the history) read-only: there are no model bytes behind it. */
+  show(report: Report, label: string): void {
+    this.cancel();
+    this.controller = null;
+    this.label = label;
+    this.error = null;
+    this.files = [];
+    this.model = null;
+    this.folder = null;
+    this.report = report;
+    this.phase = 'done';
+    this.complete = true;
+    this.stored = true;
+    this.elapsedMs = 0;
+  }
+
+  /**
+   * Adds the outcome of a later integrity check (the opt-in Hub look-up) to the finished report and
+   * recomputes the verdict from all findings.
+   */
+  addIntegrity(outcome: IntegrityOutcome): void {
+    const r = this.report;
+    if (!r || !this.complete) return;
+    this.report = buildReport({
+      files: r.files,
+      findings: [...r.findings, ...outcome.findings],
+      model: this.model,
+      integrity: [...r.integrity, ...outcome.results],
+      statistics: r.statistics as Parameters<typeof buildReport>[0]['statistics'],
+      probes: r.probes,
+      reference: r.reference ?? null,
+    });
+  }
+
   /** Inspects a set of files as one model. `entries` pairs each Blob with its path relative to the folder. */
-  async run(entries: { blob: Blob; path: string }[], label: string, expected: ExpectedDigests[] = [], reference: { blob: Blob; path: string }[] = []): Promise<void> {
+  async run(entries: { blob: Blob; path: string }[], label: string, opts: RunOptions = {}): Promise<void> {
+    const { expected = [], reference = [] } = opts;
+    this.stored = false;
     this.cancel();
     const controller = new AbortController();
     this.controller = controller;
@@ -64,12 +114,15 @@ export class InspectionState {
     this.phase = 'parsing';
     this.startedAt = performance.now();
     const sources = entries.map((e) => new BlobSource(e.blob, e.path));
+    this.folder = folderIndexOf(sources);
     this.files = sources.map((s) => ({ name: s.name, size: s.size, done: 0, state: 'waiting', sha256: null }));
     const byName = (name: string) => this.files.find((f) => f.name === name);
     const options: InspectOptions = {
       signal: controller.signal,
       expected,
       reference: reference.length ? reference.map((e) => new BlobSource(e.blob, e.path)) : undefined,
+      integrityChecks: opts.integrityChecks,
+      publicKeyPem: opts.publicKeyPem ?? undefined,
       concurrency: this.pool.size,
       streamFile: (source, tensors, onProgress, signal) => this.pool.stream(source, tensors, onProgress, signal),
       onEvent: (e) => {

@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sourcesFromPaths } from '../../../cli/node-source';
+import { buildSafetensors } from '../../../tests/helpers/safetensors-builder';
+import { assertValidReport } from '../../../tests/helpers/schema';
+import { FORMAT_HANDLERS } from '../formats/registry';
+import { inspect } from '../inspect';
+import { MemorySource } from '../io/byte-source';
+import type { TensorStats } from './types';
+import { findLinearLayers, structureFindings } from './weights-analysis';
+import { findProportionalRows, ladderCorrelation, normalQuantile } from './signatures';
+import { computeSpectralMetrics, symmetricEigenvalues } from './spectral';
+
+const CAL = join(__dirname, '../../../tests/fixtures/calibration');
+const info = JSON.parse(readFileSync(join(CAL, 'calibration.json'), 'utf8')) as {
+  trapped: { trapRows: number[]; relayUnits: number[] };
+  latched: { latchedRows: number[] };
+  imprint: { rows: number[] };
+  trapweights: { pairs: [number, number][] };
+};
+
+async function run(file: string) {
+  const { report } = await inspect(await sourcesFromPaths([join(CAL, file)]));
+  assertValidReport(report);
+  const trap = report.findings.filter((f) => f.category === 'privacy-trap');
+  return { report, trap, byId: (id: string) => report.findings.find((f) => f.id === id) };
+}
+
+describe('calibration set (tests/fixtures/make_calibration.py)', () => {
+  for (const clean of ['clean', 'init']) {
+    it(`${clean}.safetensors: no privacy-trap finding, verdict clean, statistics in the report`, async () => {
+      const { report, trap } = await run(`${clean}.safetensors`);
+      expect(trap, JSON.stringify(trap)).toEqual([]);
+      expect(report.verdict).toBe('clean');
+      const stats = report.statistics as TensorStats[];
+      expect(stats.map((s) => s.name).sort()).toEqual(['fc1.bias', 'fc1.weight', 'fc2.bias', 'fc2.weight', 'fc3.bias', 'fc3.weight']);
+      expect(stats.find((s) => s.name === 'fc1.weight')!.count).toBe(128 * 256);
+      // WeightWatcher: trained layers have a heavier-tailed spectrum (smaller α) than random ones
+      const alpha = stats.find((s) => s.name === 'fc1.weight')!.spectral!.alpha!;
+      if (clean === 'init') expect(alpha).toBeGreaterThan(4);
+      else expect(alpha).toBeLessThan(3);
+    });
+  }
+
+  it('trapped: lone paths of gain 100 from every trap row, chained to a total gain of 1e4', async () => {
+    const { report, byId } = await run('trapped.safetensors');
+    expect(report.verdict).toBe('dangerous');
+    const lone = report.findings.filter((f) => f.id === 'privacy/lone-path');
+    const first = lone.find((f) => f.evidence!.tensor === 'fc1.weight')!;
+    expect(first.severity).toBe('dangerous');
+    const paths = first.evidence!.paths as { unit: number; to: number; value: number; pathGain: number }[];
+    expect(paths.map((p) => p.unit)).toEqual(info.trapped.trapRows);
+    expect(paths.map((p) => p.to)).toEqual(info.trapped.relayUnits);
+    expect(paths.every((p) => p.value === 100 && p.pathGain === 1e4)).toBe(true);
+    expect(first.evidence!.imageShape).toEqual([16, 16]);
+    expect((first.evidence!.rowValues as number[][])[0]).toHaveLength(256);
+    expect(byId('weights/exact-repeats')!.evidence!.value).toBe(100);
+  });
+
+  it('latched: the rows that fired are dead on [0,1] with huge norms, and they are the private images', async () => {
+    const { report, byId } = await run('latched.safetensors');
+    expect(report.verdict).toBe('dangerous');
+    const f = byId('privacy/latched-rows')!;
+    expect(f.severity).toBe('dangerous');
+    expect(f.evidence!.rows).toEqual(info.latched.latchedRows);
+    expect(f.evidence!.inputRange).toEqual([0, 1]);
+    expect(Math.min(...(f.evidence!.norms as number[])) / (f.evidence!.medianNorm as number)).toBeGreaterThan(10);
+  });
+
+  it('imprint: 32 identical rows with a normal-quantile bias ladder', async () => {
+    const { byId } = await run('imprint.safetensors');
+    const f = byId('privacy/imprint-layer')!;
+    expect(f.severity).toBe('dangerous');
+    expect(f.evidence!.rows).toEqual(info.imprint.rows);
+    expect(f.evidence!.ladderCorrelation as number).toBeGreaterThan(0.999);
+  });
+
+  it('trap weights: 32 rows mirrored at ×−0.95', async () => {
+    const { byId } = await run('trapweights.safetensors');
+    const f = byId('privacy/mirrored-rows')!;
+    expect(f.severity).toBe('dangerous');
+    expect(f.evidence!.pairs).toEqual(info.trapweights.pairs);
+    expect(f.evidence!.ratio as number).toBeCloseTo(-0.95, 6);
+  });
+
+  const has = (id: string) => FORMAT_HANDLERS.some((h) => h.id === id);
+  for (const [fmt, ext] of [['onnx', 'onnx'], ['pytorch-zip', 'pt']] as const) {
+    it.runIf(has(fmt))(`${ext}: the same verdicts through the ${fmt} parser`, async () => {
+      for (const m of ['clean', 'init']) expect((await run(`${m}.${ext}`)).trap).toEqual([]);
+      for (const [m, id] of [['trapped', 'privacy/lone-path'], ['latched', 'privacy/latched-rows'], ['imprint', 'privacy/imprint-layer'], ['trapweights', 'privacy/mirrored-rows']]) {
+        const { trap } = await run(`${m}.${ext}`);
+        expect(trap.map((f) => f.id), m).toContain(id);
+      }
+    });
+  }
+});
+
+function f32File(tensors: Record<string, { shape: number[]; values: ArrayLike<number> }>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  const blobs: Uint8Array[] = [];
+  let off = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    const b = new Uint8Array(Float32Array.from(t.values).buffer);
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [off, off + b.length] };
+    blobs.push(b);
+    off += b.length;
+  }
+  let text = JSON.stringify(header);
+  text += ' '.repeat((8 - (text.length % 8)) % 8);
+  const data = new Uint8Array(off);
+  let at = 0;
+  for (const b of blobs) {
+    data.set(b, at);
+    at += b.length;
+  }
+  return buildSafetensors({ headerText: text, data });
+}
+
+function gaussian(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  return Float32Array.from({ length: n }, () => scale * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+}
+
+describe('signatures on built tensors', () => {
+  it('an LLM-style natural outlier (one huge weight, no exact structure) stays info', async () => {
+    const w = gaussian(64 * 128, 3, 0.02);
+    w[5 * 128 + 7] = 3.5; // a "super weight": 175 σ
+    const { report } = await inspect([new MemorySource(f32File({ 'model.layers.0.mlp.down_proj.weight': { shape: [64, 128], values: w } }), 'm.safetensors')]);
+    assertValidReport(report);
+    const f = report.findings.find((x) => x.id === 'weights/correlation-trap')!;
+    expect(f.severity).toBe('info');
+    expect(f.evidence).toMatchObject({ row: 5, col: 7, value: Math.fround(3.5) });
+    expect(report.verdict).toBe('clean');
+  });
+
+  it('NaN and Inf in float weights are a warning with the first index', async () => {
+    const w = gaussian(300, 4);
+    w[17] = NaN;
+    w[40] = -Infinity;
+    const { report } = await inspect([new MemorySource(f32File({ 'x.weight': { shape: [300], values: w } }), 'm.safetensors')]);
+    const f = report.findings.find((x) => x.id === 'weights/non-finite')!;
+    expect(f.severity).toBe('warning');
+    expect(f.evidence).toMatchObject({ nan: 1, negInf: 1, posInf: 0, firstIndex: 17 });
+  });
+
+  it('LayerNorm scales in the thousands with offsets ~1e4 are a dangerous identity trap; ordinary norms are not', async () => {
+    const g = Float32Array.from({ length: 64 }, (_, i) => 3000 + i);
+    const b = Float32Array.from({ length: 64 }, (_, i) => (i % 2 ? 1e4 : -1e4));
+    const { report } = await inspect([new MemorySource(f32File({ 'encoder.ln_1.weight': { shape: [64], values: g }, 'encoder.ln_1.bias': { shape: [64], values: b }, 'encoder.ln_2.weight': { shape: [64], values: gaussian(64, 5, 0.05).map((x) => 1 + x) } }), 'm.safetensors')]);
+    const fs = report.findings.filter((x) => x.id === 'privacy/layernorm-identity');
+    expect(fs).toHaveLength(1);
+    expect(fs[0].severity).toBe('dangerous');
+    expect(fs[0].evidence!.tensor).toBe('encoder.ln_1.weight');
+  });
+
+  it('graph pairing: MatMul weights stored [in, out] are transposed and chained in node order', () => {
+    const t = (name: string, shape: number[]) => ({ name, dtype: 'float32' as const, shape, numel: shape.reduce((a, b) => a * b, 1), file: 'm.onnx', offset: 0, length: 0 });
+    const model = {
+      format: 'onnx' as const, files: ['m.onnx'], metadata: {},
+      tensors: [t('W_b', [8, 3]), t('W_a', [16, 8]), t('bias_a', [8])],
+      graph: {
+        name: 'g', inputs: [], outputs: [], initializers: ['W_a', 'W_b', 'bias_a'],
+        nodes: [
+          { name: 'mm1', opType: 'MatMul', domain: '', inputs: ['x', 'W_a'], outputs: ['h'], attributes: [] },
+          { name: 'add', opType: 'Add', domain: '', inputs: ['h', 'bias_a'], outputs: ['h2'], attributes: [] },
+          { name: 'mm2', opType: 'Gemm', domain: '', inputs: ['h2', 'W_b'], outputs: ['y'], attributes: [{ name: 'transB', value: { kind: 'int' as const, value: 0 } }] },
+        ],
+      },
+    };
+    const layers = findLinearLayers(model);
+    expect(layers.map((l) => [l.weight.name, l.out, l.in, l.transposed, l.bias?.name ?? null])).toEqual([
+      ['W_a', 8, 16, true, 'bias_a'],
+      ['W_b', 3, 8, true, null],
+    ]);
+  });
+
+  it('mirrored rows need an exact constant ratio: noisy near-mirrors are not reported', () => {
+    const cols = 50;
+    const w = gaussian(4 * cols, 9);
+    for (let k = 0; k < cols; k++) {
+      w[cols + k] = Math.fround(-0.95 * w[k]);
+      w[3 * cols + k] = -0.95 * w[2 * cols + k] * (1 + 1e-3 * Math.sin(k));
+    }
+    const pairs = findProportionalRows({ name: 'x', file: 'f', biasName: null, w, b: null, rows: 4, cols });
+    expect(pairs.map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    expect(pairs[0].ratio).toBeCloseTo(-0.95, 6);
+  });
+
+  it('a dead row with an ordinary norm (a natural dead ReLU) is not a latched trap', () => {
+    const cols = 16;
+    const w = gaussian(8 * cols, 10, 0.3);
+    for (let k = 0; k < cols; k++) w[2 * cols + k] = -Math.abs(w[2 * cols + k]);
+    const b = new Float32Array(8);
+    b[2] = -1;
+    const out = structureFindings([{ name: 'fc1.weight', file: 'f', biasName: 'fc1.bias', w, b, rows: 8, cols }], [true]);
+    expect(out.filter((f) => f.id === 'privacy/latched-rows')).toEqual([]);
+  });
+
+  it('ladder correlation and the normal quantile', () => {
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
+    expect(normalQuantile(0.001)).toBeCloseTo(-3.090232, 5);
+    const ladder = Array.from({ length: 20 }, (_, i) => 0.3 - 0.1 * normalQuantile((i + 1) / 21));
+    expect(ladderCorrelation(ladder)!).toBeGreaterThan(0.9999);
+    expect(ladderCorrelation(Array.from(gaussian(20, 2)))!).toBeLessThan(0.999);
+  });
+
+  it('Jacobi eigenvalues and spectral metrics match a matrix with known singular values', () => {
+    // W = diag(5, 3, 1) padded to 3×6: singular values 5, 3, 1; Frobenius² = 35
+    const w = new Float32Array(18);
+    w[0] = 5;
+    w[6 + 1] = 3;
+    w[12 + 2] = 1;
+    const m = computeSpectralMetrics(w, 3, 6)!;
+    expect(m.method).toBe('jacobi');
+    expect(m.spectralNorm).toBeCloseTo(5, 10);
+    expect(m.stableRank).toBeCloseTo(35 / 25, 10);
+    const a = Float64Array.from([4, 1, 2, 1, 3, 0, 2, 0, 5]);
+    const ev = symmetricEigenvalues(a, 3);
+    expect(ev.reduce((s, x) => s + x, 0)).toBeCloseTo(12, 10);
+    expect(ev[0] * ev[1] * ev[2]).toBeCloseTo(4 * 15 - 1 * 5 + 2 * -6, 8);
+  });
+});

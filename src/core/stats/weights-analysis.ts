@@ -1,0 +1,304 @@
+import type { Analysis, AnalysisContext } from '../analysis';
+import type { ByteSource } from '../io/byte-source';
+import { isAbortError, throwIfAborted } from '../io/errors';
+import { SIGNATURE_MAX_ELEMENTS, SIGNATURE_MAX_TOTAL_ELEMENTS, SPECTRAL_MAX_MATRICES } from '../io/limits';
+import { DTYPES } from '../model/dtype';
+import type { Graph, ModelInfo, TensorInfo } from '../model/types';
+import type { Finding, Severity } from '../report/finding';
+import { readTensorValues } from './read-tensor';
+import { computeSpectralMetrics } from './spectral';
+import type { TensorStats } from './types';
+import {
+  correlationTrapBound,
+  findDeadHighNormRows,
+  findDuplicateRows,
+  findLonePaths,
+  findProportionalRows,
+  ladderCorrelation,
+  type LayerValues,
+} from './signatures';
+
+/**
+ * Weight signatures of privacy backdoors and implants (THREATS.md §7), as a content-phase analysis. It
+ * reads the per-tensor statistics of the streaming pass (FileResult.stats) for every tensor, and reads
+ * the values of linear layers by range (each ≤ SIGNATURE_MAX_ELEMENTS, all together ≤
+ * SIGNATURE_MAX_TOTAL_ELEMENTS) for the checks that need exact structure:
+ *
+ * - data traps (Feng & Tramèr, "Privacy Backdoors", ICML 2024): a hidden unit whose only outgoing weight
+ *   is huge (a lone path, gain ≥ LONE_PATH_GAIN × the layer's median outgoing norm), and, after the victim
+ *   fine-tuned, rows that can never fire again on the input range with norms far above the layer's —
+ *   those rows are the stolen inputs;
+ * - imprint layers (Fowl et al., "Robbing the Fed", ICLR 2022): identical rows whose biases follow normal
+ *   quantiles;
+ * - trap weights (Boenisch et al., "When the curious abandon honesty", EuroS&P 2023): rows that are
+ *   negative multiples of other rows with one constant ratio;
+ * - WeightWatcher-style correlation traps: max|W| > σ̂(√N + √M), σ̂ = 1.4826·MAD (an element no
+ *   random-matrix bulk explains; Martin & Mahoney 2021);
+ * - LayerNorm turned into an identity (scales in the thousands, offsets ~±1e4); NaN/Inf; exact repeats.
+ *
+ * Severity weighs magnitude with exact structure: large weights alone (LLM "super weights", massive
+ * activations) stay `info`; exact structure that training never produces is `warning`, and structure that
+ * matches a published attack is `dangerous`.
+ */
+
+/** THREATS.md §7: outgoing column with one non-zero entry and path gain ≥ 50× the layer median. */
+export const LONE_PATH_GAIN = 50;
+/** A dead row counts as latched when its norm is this many times the layer's median row norm. */
+export const LATCHED_NORM_RATIO = 10;
+/** LayerNorm scales / offsets at or above this magnitude turn the normalisation into an identity. */
+export const LAYERNORM_TRAP_MAGNITUDE = 1000;
+
+const NORM_NAME = /(^|[._/])(ln|ln_?\d+|layer_?norm|layernorm|norm\d*|.*_norm|.*norm)([._/]|$)/i;
+const EMBEDDING_NAME = /(embed|wte|wpe|tok_|token|lm_head|word|vocab|position)/i;
+
+interface Layer {
+  weight: TensorInfo;
+  bias: TensorInfo | null;
+  out: number;
+  in: number;
+  /** stored [in, out] (ONNX MatMul / Gemm without transB): transposed on read */
+  transposed: boolean;
+}
+
+function collator(): (a: string, b: string) => number {
+  const c = new Intl.Collator('en', { numeric: true });
+  return (a, b) => c.compare(a, b);
+}
+
+function isFloat(t: TensorInfo): boolean {
+  return DTYPES[t.dtype].kind === 'float' || DTYPES[t.dtype].kind === 'quant';
+}
+
+/** Linear layers in data-flow order: from the graph (Gemm / MatMul) when there is one, else by tensor name. */
+export function findLinearLayers(model: ModelInfo): Layer[] {
+  const byName = new Map(model.tensors.map((t) => [t.name, t]));
+  const fromGraph = model.graph ? layersFromGraph(model.graph, byName) : [];
+  if (fromGraph.length) return fromGraph;
+  const cmp = collator();
+  const weights = model.tensors.filter((t) => t.shape.length >= 2 && isFloat(t) && t.shape[0] > 1 && t.numel / t.shape[0] > 1 && !/bias$/.test(t.name));
+  weights.sort((a, b) => cmp(a.name, b.name));
+  return weights.map((w) => {
+    const out = w.shape[0];
+    const bname = w.name.replace(/(weight|kernel|w)$/, 'bias');
+    const b = bname !== w.name ? byName.get(bname) : undefined;
+    return { weight: w, bias: b && b.numel === out && b.shape.length === 1 ? b : null, out, in: w.numel / out, transposed: false };
+  });
+}
+
+function layersFromGraph(g: Graph, byName: Map<string, TensorInfo>): Layer[] {
+  const layers: Layer[] = [];
+  const consumers = new Map<string, typeof g.nodes>();
+  for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  for (const n of g.nodes) {
+    if (n.opType !== 'Gemm' && n.opType !== 'MatMul') continue;
+    const w = byName.get(n.inputs[1] ?? '');
+    if (!w || w.shape.length !== 2 || !isFloat(w)) continue;
+    let transposed = true;
+    if (n.opType === 'Gemm') {
+      const tb = n.attributes.find((a) => a.name === 'transB')?.value;
+      transposed = !(tb && tb.kind === 'int' && Number(tb.value) === 1);
+    }
+    const out = transposed ? w.shape[1] : w.shape[0];
+    const inn = transposed ? w.shape[0] : w.shape[1];
+    let bias: TensorInfo | undefined = n.opType === 'Gemm' ? byName.get(n.inputs[2] ?? '') : undefined;
+    if (!bias && n.outputs[0]) {
+      const add = consumers.get(n.outputs[0])?.find((c) => c.opType === 'Add');
+      const other = add?.inputs.find((i) => i !== n.outputs[0]);
+      bias = other ? byName.get(other) : undefined;
+    }
+    layers.push({ weight: w, bias: bias && bias.numel === out ? bias : null, out, in: inn, transposed });
+  }
+  return layers;
+}
+
+/** A guess of the picture a row of an input layer is: [h, w] or [c, h, w] for square images. */
+export function imageShapeOf(n: number): number[] | null {
+  for (const c of [1, 3]) {
+    const s = Math.round(Math.sqrt(n / c));
+    if (s * s * c === n && s >= 4) return c === 1 ? [s, s] : [c, s, s];
+  }
+  return null;
+}
+
+function finding(id: string, category: 'weight-anomaly' | 'privacy-trap', severity: Severity, title: string, detail: string, file: string | undefined, evidence: Record<string, unknown>): Finding {
+  return { id, category, severity, title, detail, ...(file ? { file } : {}), evidence };
+}
+
+const fmt = (x: number) => (Math.abs(x) >= 1000 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(2) : Number(x.toPrecision(4)).toString());
+
+/** Findings that need only the streaming statistics. */
+export function statsFindings(all: readonly TensorStats[]): Finding[] {
+  const out: Finding[] = [];
+  const byName = new Map(all.map((s) => [s.name, s]));
+  for (const s of all) {
+    if (s.skipped) continue;
+    const bad = s.nan + s.posInf + s.negInf;
+    if (bad > 0 && DTYPES[s.dtype].kind === 'float') {
+      out.push(finding('weights/non-finite', 'weight-anomaly', 'warning', `Tensor "${s.name}" holds ${bad} NaN or infinite values`,
+        `${s.nan} NaN, ${s.posInf} +Infinity and ${s.negInf} −Infinity among ${s.count} values (first at element ${s.firstNonFinite}). Any output that touches them is NaN: the weights were damaged or sabotaged.`,
+        s.file, { tensor: s.name, nan: s.nan, posInf: s.posInf, negInf: s.negInf, firstIndex: s.firstNonFinite }));
+    }
+    // LayerNorm turned into an identity: γ in the thousands, β around ±1e4 (THREATS.md §7)
+    if (s.shape.length === 1 && NORM_NAME.test(s.name) && s.median !== null && Math.abs(s.median) >= LAYERNORM_TRAP_MAGNITUDE) {
+      const isScale = /(weight|gamma|scale)$/i.test(s.name);
+      const partnerName = isScale ? s.name.replace(/(weight|gamma|scale)$/i, (m) => (m === 'gamma' ? 'beta' : 'bias')) : null;
+      const partner = partnerName ? byName.get(partnerName) : undefined;
+      const both = partner?.median !== null && partner?.median !== undefined && Math.abs(partner.median) >= LAYERNORM_TRAP_MAGNITUDE;
+      if (isScale || !byName.has(s.name.replace(/(bias|beta)$/i, 'weight'))) {
+        out.push(finding('privacy/layernorm-identity', 'privacy-trap', both ? 'dangerous' : 'warning', `Normalisation "${s.name}" has a median ${isScale ? 'scale' : 'offset'} of ${fmt(s.median)}`,
+          `A LayerNorm whose scale is in the thousands${both ? ` and whose offset (${partnerName}, median ${fmt(partner!.median!)}) is as large` : ''} no longer normalises: it passes its input through almost unchanged, which data-trap constructions use to carry an input to a trap unit (THREATS.md §7). Trained models keep these near 1 and 0.`,
+          s.file, { tensor: s.name, median: s.median, absMax: s.absMax, partner: both ? partnerName : null, partnerMedian: both ? partner!.median : null }));
+      }
+    }
+    if (!s.matrix || s.robustSigma === null || s.absMax === null || DTYPES[s.dtype].kind !== 'float') continue;
+    const bound = correlationTrapBound(s.robustSigma, s.matrix.rows, s.matrix.cols);
+    if (s.robustSigma > 0 && s.absMax > bound) {
+      const idx = s.absMaxIndex ?? 0;
+      out.push(finding('weights/correlation-trap', 'weight-anomaly', 'info', `Tensor "${s.name}" has a weight of ${fmt(s.absMax)}, beyond any random bulk`,
+        `max|W| = ${fmt(s.absMax)} exceeds σ̂(√N+√M) = ${fmt(bound)} (σ̂ = 1.4826·MAD = ${fmt(s.robustSigma)}, ${s.matrix.rows}×${s.matrix.cols}): no random-matrix bulk explains it (a WeightWatcher correlation trap). Large language models have such outliers naturally; it matters together with exact structure.`,
+        s.file, { tensor: s.name, index: idx, row: Math.floor(idx / s.matrix.cols), col: idx % s.matrix.cols, value: s.absMax, robustSigma: s.robustSigma, bound }));
+    }
+    const rep = s.repeats.find((r) => r.count >= 8 && r.count >= 50 * Math.max(r.expected, 0.1));
+    if (rep) {
+      const big = s.robustSigma > 0 && Math.abs(rep.value) >= 10 * s.robustSigma;
+      out.push(finding('weights/exact-repeats', 'weight-anomaly', big ? 'warning' : 'info', `Value ${fmt(rep.value)} repeats ${rep.count}× in "${s.name}"`,
+        `The exact value ${rep.value} occurs at least ${rep.count} times where the tensor's own distribution predicts about ${fmt(rep.expected)}. Trained weights almost never repeat exactly; planted constants (pass-through weights, imprint rows) do.${big ? ` It is also ${fmt(Math.abs(rep.value) / s.robustSigma)}× the tensor's robust scale.` : ''}`,
+        s.file, { tensor: s.name, value: rep.value, count: rep.count, expected: rep.expected }));
+    }
+  }
+  return out;
+}
+
+async function readLayer(l: Layer, source: ByteSource, biasSource: ByteSource | undefined, signal?: AbortSignal): Promise<LayerValues> {
+  const raw = await readTensorValues(source, l.weight, SIGNATURE_MAX_ELEMENTS, signal);
+  let w = raw;
+  if (l.transposed) {
+    w = new Float32Array(l.out * l.in);
+    for (let i = 0; i < l.in; i++) for (let o = 0; o < l.out; o++) w[o * l.in + i] = raw[i * l.out + o];
+  }
+  let b: Float32Array | null = null;
+  if (l.bias && biasSource) {
+    try {
+      b = await readTensorValues(biasSource, l.bias, SIGNATURE_MAX_ELEMENTS, signal);
+    } catch (e) {
+      if (isAbortError(e)) throw e;
+    }
+  }
+  return { name: l.weight.name, file: l.weight.file, biasName: l.bias?.name ?? null, w, b, rows: l.out, cols: l.in };
+}
+
+/** Exact-structure findings for linear layers read by value (`layers` in data-flow order). */
+export function structureFindings(layers: readonly LayerValues[], chainStart: readonly boolean[]): Finding[] {
+  const out: Finding[] = [];
+  for (let i = 0; i < layers.length; i++) {
+    const L = layers[i];
+    const embedding = EMBEDDING_NAME.test(L.name);
+    const shape = imageShapeOf(L.cols);
+    const draw = (rows: number[]) => ({ tensor: L.name, rows: rows.slice(0, 64), inputSize: L.cols, imageShape: shape, rowValues: L.cols <= 4096 ? rows.slice(0, 4).map((r) => Array.from(L.w.subarray(r * L.cols, (r + 1) * L.cols))) : null });
+
+    const dups = findDuplicateRows(L);
+    if (dups.length && !embedding) {
+      const ladders = L.b ? dups.map((g) => ({ g, r: ladderCorrelation(g.map((row) => L.b![row])) })) : [];
+      const ladder = ladders.find((x) => x.g.length >= 4 && x.r !== null && x.r >= 0.98);
+      const rows = (ladder?.g ?? dups[0]);
+      const total = dups.reduce((a, g) => a + g.length, 0);
+      out.push(finding(ladder ? 'privacy/imprint-layer' : 'privacy/duplicate-rows', 'privacy-trap', ladder ? 'dangerous' : total >= 4 ? 'warning' : 'info',
+        ladder ? `Layer "${L.name}" is an imprint layer: ${ladder.g.length} identical rows with a normal-quantile bias ladder` : `Layer "${L.name}" has ${total} rows that are exact copies of each other`,
+        ladder
+          ? `Rows ${ladder.g.slice(0, 8).join(', ')}${ladder.g.length > 8 ? ', …' : ''} are bit-identical and their biases (${L.biasName}) follow normal quantiles (correlation ${ladder.r!.toFixed(4)}). That is the "imprint" module of Robbing the Fed (Fowl et al., ICLR 2022): each unit captures the inputs in one slice of a measurement, so a gradient update reveals individual training inputs.`
+          : `${dups.length} group(s) of bit-identical non-zero rows (largest: rows ${dups[0].slice(0, 8).join(', ')}). Training from a random start never makes two rows exactly equal; copies are planted (imprint layers) or a sign of duplicated units.`,
+        L.file, { ...draw(rows), groups: dups.slice(0, 8).map((g) => g.slice(0, 32)), biases: L.b ? rows.slice(0, 64).map((r) => L.b![r]) : null, ladderCorrelation: ladder?.r ?? null }));
+    }
+
+    const mirrored = findProportionalRows(L);
+    if (mirrored.length) {
+      // one constant ratio shared by several pairs is the trap-weights construction (×−0.95 in Boenisch et al.)
+      const ratios = new Map<string, typeof mirrored>();
+      for (const p of mirrored) {
+        const k = p.ratio.toFixed(3);
+        ratios.set(k, [...(ratios.get(k) ?? []), p]);
+      }
+      const [ratioKey, pairs] = [...ratios.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+      out.push(finding('privacy/mirrored-rows', 'privacy-trap', pairs.length >= 2 ? 'dangerous' : 'warning',
+        `Layer "${L.name}" has ${mirrored.length} row(s) that are exact multiples of other rows (ratio ${ratioKey})`,
+        `Rows ${pairs.slice(0, 6).map((p) => `${p.b} = ${fmt(p.ratio)}·row ${p.a}`).join('; ')}${pairs.length > 6 ? '; …' : ''}. Rows mirrored with one constant ratio are the "trap weights" of Boenisch et al. ("When the curious abandon honesty", EuroS&P 2023): they make ReLU units fire for few inputs so that gradients reveal those inputs.`,
+        L.file, { ...draw(pairs.map((p) => p.b)), pairs: mirrored.slice(0, 64).map((p) => [p.a, p.b]), ratio: pairs[0].ratio }));
+    }
+
+    const dead = findDeadHighNormRows(L, chainStart[i] ? [0, 1] : [0, Infinity], LATCHED_NORM_RATIO);
+    if (dead.rows.length) {
+      out.push(finding('privacy/latched-rows', 'privacy-trap', 'dangerous', `Layer "${L.name}" has ${dead.rows.length} dead row(s) with norms ${fmt(dead.maxRatio)}× the layer's`,
+        `Rows ${dead.rows.slice(0, 8).join(', ')}${dead.rows.length > 8 ? ', …' : ''} can never fire again for inputs in [${chainStart[i] ? '0, 1' : '0, ∞'}] (Σ max(w,0)·range + b ≤ 0) and their norms are far above the layer's median ${fmt(dead.median)}. That is what a data trap looks like after fine-tuning (Feng & Tramèr, ICML 2024): one SGD step wrote a private training input into the row and shut the unit off. Drawn as ${shape ? `${shape.join('×')} images` : 'images'}, these rows are the stolen inputs.`,
+        L.file, { ...draw(dead.rows), norms: dead.norms.slice(0, 64), biasValues: L.b ? dead.rows.slice(0, 64).map((r) => L.b![r]) : null, medianNorm: dead.median, inputRange: chainStart[i] ? [0, 1] : [0, null] }));
+    }
+
+    if (i + 1 < layers.length && !chainStart[i + 1]) {
+      const next = layers[i + 1];
+      const lone = findLonePaths(L, next, LONE_PATH_GAIN);
+      if (lone.length) {
+        // follow each lone path one more layer: traps chain two ~100 weights for a gain of ~1e4
+        const after = i + 2 < layers.length && !chainStart[i + 2] ? findLonePaths(next, layers[i + 2], LONE_PATH_GAIN) : [];
+        const gains = lone.map((p) => {
+          const cont = after.find((q) => q.unit === p.to);
+          return { ...p, pathGain: Math.abs(p.value) * (cont ? Math.abs(cont.value) : 1), through: cont ? { layer: layers[i + 2].name, to: cont.to, value: cont.value } : null };
+        });
+        const units = gains.map((g) => g.unit);
+        out.push(finding('privacy/lone-path', 'privacy-trap', 'dangerous', `${lone.length} unit(s) of "${L.name}" feed a lone high-gain path through "${next.name}"`,
+          `Units ${units.slice(0, 8).join(', ')}${units.length > 8 ? ', …' : ''} each have exactly one non-zero outgoing weight in "${next.name}" (largest ${fmt(Math.max(...gains.map((g) => Math.abs(g.value))))}, ${fmt(Math.max(...gains.map((g) => g.ratio)))}× the layer's median outgoing norm${gains.some((g) => g.through) ? `; the path continues as a lone weight into "${layers[i + 2].name}", total gain up to ${fmt(Math.max(...gains.map((g) => g.pathGain)))}` : ''}). A single amplified path out of a unit is how data traps make one SGD step write an input into the weights (Feng & Tramèr, ICML 2024).`,
+          L.file, { ...draw(units), next: next.name, paths: gains.slice(0, 64).map((g) => ({ unit: g.unit, to: g.to, value: g.value, ratio: g.ratio, pathGain: g.pathGain, through: g.through })) }));
+      }
+    }
+  }
+  return out;
+}
+
+/** The content-phase analysis registered in DEFAULT_ANALYSES. */
+export const weightSignaturesAnalysis: Analysis = {
+  id: 'weight-signatures',
+  phase: 'content',
+  async run(ctx: AnalysisContext): Promise<Finding[]> {
+    const stats = ctx.files.flatMap((f) => (f.stats ?? []) as TensorStats[]);
+    const findings = statsFindings(stats);
+    const model = ctx.model;
+    if (!model) return findings;
+    const sourceOf = (file: string): ByteSource | undefined => ctx.files.find((f) => f.source.name === file)?.source ?? ctx.folder.get(file);
+    const layers = findLinearLayers(model);
+    const values: LayerValues[] = [];
+    const chainStart: boolean[] = [];
+    let budget = SIGNATURE_MAX_TOTAL_ELEMENTS;
+    let prev: Layer | null = null;
+    for (const l of layers) {
+      throwIfAborted(ctx.signal);
+      const src = sourceOf(l.weight.file);
+      if (!src || l.weight.numel > SIGNATURE_MAX_ELEMENTS || l.weight.numel > budget) {
+        prev = null;
+        continue;
+      }
+      try {
+        const v = await readLayer(l, src, l.bias ? sourceOf(l.bias.file) : undefined, ctx.signal);
+        budget -= l.weight.numel;
+        chainStart.push(!prev || prev.out !== l.in || values.length === 0);
+        values.push(v);
+        prev = l;
+      } catch (e) {
+        if (isAbortError(e)) throw e;
+        prev = null;
+      }
+    }
+    findings.push(...structureFindings(values, chainStart));
+    // spectral metrics go with the statistics of the tensor, for the page and the report
+    const statByName = new Map(stats.map((s) => [s.name, s]));
+    let spectral = 0;
+    for (const v of values) {
+      if (spectral >= SPECTRAL_MAX_MATRICES) break;
+      const s = statByName.get(v.name);
+      if (!s) continue;
+      const m = computeSpectralMetrics(v.w, v.rows, v.cols);
+      if (m) {
+        s.spectral = m;
+        spectral++;
+      }
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,154 @@
+/**
+ * `npm run bench -- stats`: the DESIGN.md budgets for weight statistics.
+ *
+ * 1. Hash + statistics in one pass vs hash alone, on generated multi-GB float32 and bfloat16 safetensors
+ *    files (tests/bench/.data, git-ignored, made once and reused), with the CLI's native hash and with the
+ *    page's WASM hash. Ratio = (hash-alone time) / (hash+stats time): 1.0 means statistics are free.
+ * 2. CPU statistics vs NumPy's equivalent on the same tensors (ratio = NumPy time / ours: ≥ 1 means we are
+ *    at least as fast). NumPy computes the same set: min, max, mean, std, kurtosis, zeros, NaN, Inf,
+ *    a 64-bin histogram, median and MAD, row and column norms.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeSha256 } from '../../cli/node-hash';
+import { NodeFileSource } from '../../cli/node-source';
+import { wasmSha256 } from '../../src/core/hash/sha256';
+import { streamFile } from '../../src/core/stream-file';
+import { createStatsConsumer } from '../../src/core/stats/stats-consumer';
+import { parseSafetensors } from '../../src/core/formats/safetensors/parse-safetensors';
+import type { TensorInfo } from '../../src/core/model/types';
+import { DATA, GiB, MiB } from './data';
+import type { BenchRow } from './rows';
+
+const ROWS = 8192;
+const COLS = 8192;
+
+/** A safetensors file of `count` [8192, 8192] tensors of pseudo-normal values (sum of 4 uniforms), made once. */
+function makeFile(name: string, dtype: 'F32' | 'BF16', count: number): string {
+  mkdirSync(DATA, { recursive: true });
+  const path = join(DATA, name);
+  const elem = dtype === 'F32' ? 4 : 2;
+  const per = ROWS * COLS * elem;
+  const header: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) header[`layers.${i}.weight`] = { dtype, shape: [ROWS, COLS], data_offsets: [i * per, (i + 1) * per] };
+  let text = JSON.stringify(header);
+  text += ' '.repeat((8 - (text.length % 8)) % 8);
+  const total = 8 + text.length + per * count;
+  if (existsSync(path) && statSync(path).size === total) return path;
+  const fd = openSync(path, 'w');
+  const head = Buffer.alloc(8 + text.length);
+  head.writeBigUInt64LE(BigInt(text.length), 0);
+  head.write(text, 8, 'latin1');
+  writeSync(fd, head);
+  const chunk = new Float32Array(16 * MiB / 4);
+  let s = 0x2545f491;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  let written = 0;
+  while (written < per * count) {
+    for (let i = 0; i < chunk.length; i++) chunk[i] = 0.02 * (rnd() + rnd() + rnd() + rnd() - 2);
+    let bytes: Uint8Array;
+    if (dtype === 'F32') bytes = new Uint8Array(chunk.buffer);
+    else {
+      const u = new Uint32Array(chunk.buffer);
+      const h = new Uint16Array(chunk.length);
+      for (let i = 0; i < u.length; i++) h[i] = u[i] >>> 16;
+      bytes = new Uint8Array(h.buffer);
+    }
+    const n = Math.min(bytes.length, per * count - written);
+    writeSync(fd, bytes, 0, n);
+    written += n;
+  }
+  closeSync(fd);
+  return path;
+}
+
+async function tensorsOf(source: NodeFileSource): Promise<TensorInfo[]> {
+  const head = await source.read(0, 65536);
+  const p = await parseSafetensors({ name: source.name, size: source.size, head, tail: head, source, folder: { get: () => undefined, paths: () => [] } });
+  return p.model!.tensors;
+}
+
+async function seconds(fn: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+async function onePass(path: string, hash: 'native' | 'wasm'): Promise<BenchRow> {
+  execFileSync('sh', ['-c', `cat "${path}" > /dev/null`]); // page cache: measure compute, not the disk
+  const source = await NodeFileSource.open(path);
+  const tensors = await tensorsOf(source);
+  const hashFactory = hash === 'native' ? nodeSha256 : wasmSha256;
+  const alone = await seconds(() => streamFile(source, { hashFactory, stats: false }));
+  const both = await seconds(() => streamFile(source, { hashFactory, tensors }));
+  await source.close();
+  const mb = source.size / 1e6;
+  return {
+    name: `stats: hash+statistics in one pass vs hash alone (${tensors[0].dtype}, ${(source.size / GiB).toFixed(1)} GiB, ${hash} SHA-256)`,
+    ratio: alone / both,
+    value: mb / both,
+    baseline: mb / alone,
+    unit: 'MB/s',
+    target: 0.8,
+  };
+}
+
+async function versusNumpy(path: string): Promise<BenchRow> {
+  const source = await NodeFileSource.open(path);
+  const tensors = (await tensorsOf(source)).slice(0, 2);
+  const bytes = await Promise.all(tensors.map((t) => source.read(t.offset, t.length)));
+  await source.close();
+  const ours = await seconds(async () => {
+    for (let i = 0; i < tensors.length; i++) {
+      const t = { ...tensors[i], offset: 0 };
+      const c = createStatsConsumer([t]);
+      c.update(0, bytes[i]);
+      c.results();
+    }
+  });
+  const py = `
+import numpy as np, sys, time, json
+path, specs = sys.argv[1], json.loads(sys.argv[2])
+arrs = []
+with open(path, 'rb') as f:
+    for off, n, dt in specs:
+        f.seek(off); b = f.read(n)
+        a = np.frombuffer(b, dtype=np.float32 if dt == 'float32' else np.uint16)
+        if dt == 'bfloat16': a = (a.astype(np.uint32) << 16).view(np.float32)
+        arrs.append(a.reshape(${ROWS}, ${COLS}))
+t = time.perf_counter()
+for a in arrs:
+    v = a.ravel(); fin = np.isfinite(v); f = v[fin]
+    mn, mx, m, sd = f.min(), f.max(), f.mean(), f.std()
+    d = f - m; k = (d**4).mean() / (d**2).mean()**2 - 3
+    z, nan, inf = (v == 0).sum(), np.isnan(v).sum(), np.isinf(v).sum()
+    h = np.histogram(f, 64)
+    med = np.median(f); mad = np.median(np.abs(f - med))
+    rn = np.linalg.norm(a, axis=1); cn = np.linalg.norm(a, axis=0)
+print(time.perf_counter() - t)
+`;
+  const specs = JSON.stringify(tensors.map((t) => [t.offset, t.length, t.dtype]));
+  const numpy = Number(execFileSync('/usr/bin/python3', ['-c', py, path, specs], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim());
+  const mb = bytes.reduce((a, b) => a + b.length, 0) / 1e6;
+  return {
+    name: `stats: CPU statistics vs NumPy's equivalent (${tensors[0].dtype}, ${tensors.length}×[${ROWS}, ${COLS}])`,
+    ratio: numpy / ours,
+    value: mb / ours,
+    baseline: mb / numpy,
+    unit: 'MB/s',
+    target: 1,
+  };
+}
+
+export async function benchStats(): Promise<BenchRow[]> {
+  const f32 = makeFile('stats-f32-2g.safetensors', 'F32', 8); // 8 × 256 MiB = 2 GiB
+  const bf16 = makeFile('stats-bf16-2g.safetensors', 'BF16', 16); // 16 × 128 MiB = 2 GiB
+  const rows: BenchRow[] = [];
+  for (const p of [f32, bf16]) {
+    rows.push(await onePass(p, 'native'));
+    rows.push(await onePass(p, 'wasm'));
+    rows.push(await versusNumpy(p));
+  }
+  return rows;
+}
