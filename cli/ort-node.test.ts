@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../src/core/io/byte-source';
 import type { BackendFactory } from '../src/core/probes/backend';
+import { inspect } from '../src/core/inspect';
+import { probeHook } from '../src/core/probes/probe-hook';
 import { runProbes } from '../src/core/probes/run-probes';
 import { nodeBackendFactory } from './ort-node';
 
@@ -156,5 +158,16 @@ describe('the npm ONNX corpus', () => {
     expect(r.layers.length).toBeGreaterThan(10);
     expect(r.trigger!.classes).toBe(2);
     expect(r.findings).toEqual([]);
+  });
+});
+
+describe('inspect --probes', () => {
+  it('runs the probes on the parsed ONNX model and puts them into the report', async () => {
+    const m = onnx('tests/fixtures/probes/mlp-trapped.onnx');
+    const { report, model } = await inspect(m.sources, { skipStream: true, probes: probeHook(nodeBackendFactory, { trigger: false }) });
+    expect(model?.format).toBe('onnx');
+    expect((report.probes as { status: string; backend: { name: string } }).status).toBe('ran');
+    expect((report.probes as { backend: { name: string } }).backend.name).toBe('wasm');
+    expect(report.findings.find((f) => f.id === 'probe/latched-unit')?.severity).toBe('dangerous');
   });
 });

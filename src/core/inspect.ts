@@ -39,6 +39,11 @@ export type InspectEvent =
   | { type: 'hashed'; file: string; sha256: string };
 
 export interface InspectOptions {
+  /**
+   * Opt-in canary probes (`--probes`, THREATS.md §8): run after the content analyses; their findings join
+   * the report's and their results become Report.probes. Absent: no probe runs (the default).
+   */
+  probes?: ProbeHook;
   signal?: AbortSignal;
   /** digests announced by the user or the publisher */
   expected?: ExpectedDigests[];
@@ -59,6 +64,9 @@ export interface InspectOptions {
   /** public key (PEM) that a key-signed model.sig must verify against */
   publicKeyPem?: string;
 }
+
+/** Runs the behaviour probes on the merged model; see `probeHook` in core/probes/probe-hook.ts. */
+export type ProbeHook = (ctx: { model: ModelInfo | null; sources: readonly ByteSource[]; signal?: AbortSignal }) => Promise<{ findings: Finding[]; report: Record<string, unknown> }>;
 
 export interface InspectResult {
   report: Report;
@@ -209,6 +217,16 @@ export async function inspect(sources: readonly ByteSource[], options: InspectOp
     onEvent?.({ type: 'parsed', file: source.name, formats: result.formats });
   }
   const model = mergeModels(files.flatMap((f) => f.parses.map((p) => p.model).filter((m): m is ModelInfo => m !== null)));
+  // Raw data files that a parsed model claims as its own (ONNX external data, for example) are part of
+  // that model, not unknown files: their bytes are checked through the tensors that point into them.
+  if (model) {
+    const claimed = new Set(model.files);
+    for (let i = findings.length - 1; i >= 0; i--) {
+      const f = findings[i];
+      if (f.id === 'format/unknown' && f.file !== undefined && claimed.has(f.file)) findings.splice(i, 1);
+    }
+    for (const f of files) if (f.parses.length === 0 && claimed.has(f.source.name)) f.formats = [];
+  }
   const ctx = { files, model, folder, signal };
   findings.push(...(await runAnalyses('header', analyses, ctx)));
 
@@ -263,7 +281,13 @@ export async function inspect(sources: readonly ByteSource[], options: InspectOp
       findings.push({ id: 'diff/no-reference-model', category: 'malformed', severity: 'warning', title: 'The reference could not be compared', detail: refModel ? 'The inspected files hold no model to compare with the reference.' : 'None of the reference files could be read as a model, so no comparison was made.' });
     }
   }
+  let probes: Record<string, unknown> | null = null;
+  if (options.probes) {
+    const p = await options.probes({ model, sources, signal });
+    findings.push(...p.findings);
+    probes = p.report;
+  }
   const statistics = files.some((f) => f.stats) ? files.flatMap((f) => f.stats ?? []) : null;
-  const report = buildReport({ files: reportFiles(), findings, model, integrity, reference, statistics, now: now() });
+  const report = buildReport({ files: reportFiles(), findings, model, integrity, reference, statistics, probes, now: now() });
   return { report, model, files };
 }

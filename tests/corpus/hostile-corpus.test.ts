@@ -1,12 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sourcesFromPaths } from '../../cli/node-source';
-import { inspect } from '../../src/core/inspect';
+import { runCli } from '../../cli/main';
+import { exitCodeOf } from '../../src/core/report/finding';
+import type { Report } from '../../src/core/report/report';
 import { assertValidReport } from '../helpers/schema';
 
 /**
- * Runs Tamperscope over every entry of every `tests/fixtures/hostile/manifest-*.json` and checks the
+ * Runs the CLI over every entry of every `tests/fixtures/hostile/manifest-*.json` and checks the
  * verdict and that every expected category is among the findings. Entries:
  * `{ "path": "pickle/os_system.pkl", "verdict": "dangerous", "categories": ["code-execution"], "ids"?: [...], "note": "..." }`
  * A path may be a folder (one model). Honest files use verdict "clean" (or "clean-or-info").
@@ -31,9 +32,12 @@ describe('hostile corpus', () => {
     describe(m, () => {
       for (const e of entries) {
         it(`${e.path} → ${e.verdict}${e.categories?.length ? ` (${e.categories.join(', ')})` : ''}`, async () => {
-          const sources = await sourcesFromPaths([join(root, e.path)]);
-          const { report } = await inspect(sources);
+          // through the CLI itself (in-process): the same Report, and the exit status of the contract
+          let out = '';
+          const code = await runCli(['scan', join(root, e.path), '--json'], { stdout: (s) => (out += s), stderr: () => {} });
+          const report = JSON.parse(out) as Report;
           assertValidReport(report);
+          expect(code).toBe(exitCodeOf(report.verdict));
           const summary = report.findings.map((f) => `${f.severity} ${f.id}: ${f.title}`).join('\n');
           expect(report.verdict, summary).toBe(e.verdict);
           const cats = new Set(report.findings.map((f) => f.category));

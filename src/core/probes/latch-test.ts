@@ -169,6 +169,7 @@ export function runLatchTest(stack: MlpStack, probes: readonly ArrayLike<number>
       seen.add(`${c.l}:${c.j}`);
       latched.push({
         layer: stack.layers[c.l].name,
+        tensor: stack.preActivations?.[c.l] ?? stack.layers[c.l].name,
         unit: c.j,
         canary: canaries[ci].label,
         biasBefore: stack.layers[c.l].bias[c.j],

@@ -52,11 +52,17 @@ function latencyOf(backend: string, what: 'create' | 'run', ms: number[], batch:
 }
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
-/** The file to run: the ONNX model among the sources, when the model is one. */
-function pickOnnxSource(model: ModelInfo | null, sources: readonly ByteSource[]): ByteSource | null {
-  if (model && model.format !== 'onnx') return null;
-  const names = model?.files ?? [];
-  return sources.find((s) => names.includes(s.name)) ?? (model ? sources[0] ?? null : null);
+/**
+ * The file to run: the ONNX model among the model's files (its external-data files are listed too).
+ * A ModelProto starts with ir_version (field 1, varint: byte 0x08) in every exporter we know, so such
+ * files are tried first.
+ */
+async function pickOnnxSource(model: ModelInfo | null, sources: readonly ByteSource[], signal?: AbortSignal): Promise<ByteSource | null> {
+  if (!model || model.format !== 'onnx') return null;
+  const own = sources.filter((s) => model.files.includes(s.name));
+  const pool = own.length ? own : sources;
+  const firstByte = await Promise.all(pool.map(async (s) => (await s.read(0, 1, signal))[0]));
+  return pool.find((_, i) => firstByte[i] === 0x08) ?? pool[0] ?? null;
 }
 
 function dirOf(path: string): string {
@@ -163,7 +169,7 @@ export async function runProbes(model: ModelInfo | null, sources: readonly ByteS
   const budget = { left: options.maxRuns ?? PROBE_MAX_RUNS };
   const progress = (phase: ProbeProgress['phase'], done: number, total: number) => options.onProgress?.({ phase, done, total });
   try {
-    const onnx = pickOnnxSource(model, sources);
+    const onnx = await pickOnnxSource(model, sources, options.signal);
     if (onnx) await probeOnnx(report, onnx, model, sources, backendFactory, options, budget);
     else if (model && model.tensors.length) await probeWeights(report, model, sources, options);
     else report.reason = 'no model to probe';

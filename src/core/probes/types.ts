@@ -96,6 +96,8 @@ export interface FlaggedUnit {
 
 export interface LatchUnit {
   layer: string;
+  /** the unit's pre-activation tensor (the activation sweep's layer name) */
+  tensor: string;
   unit: number;
   /** which canary latched it: 'vertex:<unit>' (the input exciting that first-layer unit most) or 'probe:<i>' */
   canary: string;

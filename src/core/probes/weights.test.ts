@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../formats/safetensors/parse-safetensors';
 import { MemorySource } from '../io/byte-source';
+import { PROBE_DORMANT_RATE } from '../io/limits';
 import type { ModelInfo } from '../model/types';
 import { reachBounds, runLatchTest } from './latch-test';
 import { stackFromTensors, type MlpStack } from './mlp-stack';
@@ -103,7 +104,7 @@ describe('runProbes on weight-only files', () => {
     expect(r.layers[0].rateHistogram.reduce((a, b) => a + b, 0)).toBe(64);
     for (const u of r.flaggedUnits) {
       expect(probesInfo.mlpTrapped.trapUnits).toContain(u.unit);
-      expect(u.rate).toBeLessThanOrEqual(0.05);
+      expect(u.rate).toBeLessThanOrEqual(PROBE_DORMANT_RATE);
       expect(u.gain!).toBeGreaterThan(50);
     }
     expect(r.flaggedUnits.length).toBeGreaterThanOrEqual(4);

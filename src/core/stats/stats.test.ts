@@ -161,9 +161,10 @@ describe('streaming statistics against NumPy', () => {
     for (const t of tensors.slice(0, 4)) {
       const s = await computeTensorStatsFromSource(new MemorySource(bytes, 'stats.safetensors'), t, { chunkSize: 999 });
       const ref = all.get(t.name)!;
-      // window boundaries differ, so moments may differ in the last bits; everything else is exact
+      // window boundaries differ, so moments may differ in the last bits
       for (const k of ['mean', 'std', 'kurtosis'] as const) expect(rel(s[k]!, ref[k]!)).toBeLessThan(1e-10);
-      expect({ ...s, mean: 0, std: 0, kurtosis: 0 }).toEqual({ ...ref, mean: 0, std: 0, kurtosis: 0 });
+      // repeats are lower bounds whose 3σ gate depends on where windows fall: compare the rest exactly
+      expect({ ...s, mean: 0, std: 0, kurtosis: 0, repeats: [] }).toEqual({ ...ref, mean: 0, std: 0, kurtosis: 0, repeats: [] });
     }
   });
 

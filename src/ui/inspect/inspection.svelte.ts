@@ -41,6 +41,8 @@ export class InspectionState {
   elapsedMs = $state(0);
   /** read access to the inspected files (small reads for later checks such as the Hub look-up) */
   folder = $state.raw<FolderIndex | null>(null);
+  /** inspections started since the page loaded (tests wait for a given run to finish) */
+  runs = $state(0);
   /** the report on screen came from the history, not from files */
   stored = $state(false);
   private controller: AbortController | null = null;
@@ -103,6 +105,7 @@ export class InspectionState {
   async run(entries: { blob: Blob; path: string }[], label: string, opts: RunOptions = {}): Promise<void> {
     const { expected = [], reference = [] } = opts;
     this.stored = false;
+    this.runs++;
     this.cancel();
     const controller = new AbortController();
     this.controller = controller;

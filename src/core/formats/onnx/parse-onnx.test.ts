@@ -172,6 +172,61 @@ describe('parseOnnx against python-onnx (tests/fixtures/make_onnx.py)', () => {
   });
 });
 
+describe('bounded memory on a model over 2 GB', () => {
+  /** A 3 GiB ModelProto whose raw_data is virtual: reads of it are counted, never stored. */
+  class VirtualSource implements ByteSource {
+    readonly name = 'huge.onnx';
+    readonly size: number;
+    bytesRead = 0;
+    constructor(
+      readonly prefix: Uint8Array,
+      readonly hole: number,
+      readonly suffix: Uint8Array,
+    ) {
+      this.size = prefix.length + hole + suffix.length;
+    }
+    async read(offset: number, length: number): Promise<Uint8Array> {
+      const end = Math.min(this.size, offset + length);
+      const out = new Uint8Array(Math.max(0, end - offset));
+      this.bytesRead += out.length;
+      for (let i = offset; i < end; i++) {
+        if (i < this.prefix.length) out[i - offset] = this.prefix[i];
+        else if (i >= this.prefix.length + this.hole) out[i - offset] = this.suffix[i - this.prefix.length - this.hole];
+        else i = Math.min(end, this.prefix.length + this.hole) - 1; // zeros in the hole
+      }
+      return out;
+    }
+  }
+  it('skips 3 GiB of raw_data with a few ranged reads and points the tensor at it', async () => {
+    const L = 3 * 2 ** 30;
+    const tensorHead = new BinaryWriter().tag(1, WireType.Varint).int64(1024).tag(1, WireType.Varint).int64(L / 4 / 1024).tag(2, WireType.Varint).int32(1).tag(8, WireType.LengthDelimited).string('huge').tag(9, WireType.LengthDelimited).uint32(L).finish();
+    const rest = new BinaryWriter()
+      .tag(1, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string('x').tag(1, WireType.LengthDelimited).string('huge').tag(2, WireType.LengthDelimited).string('y').tag(4, WireType.LengthDelimited).string('MatMul').join()
+      .tag(11, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string('x').join()
+      .tag(12, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string('y').join()
+      .finish();
+    const initializerLen = tensorHead.length + L;
+    const initTag = new BinaryWriter().tag(5, WireType.LengthDelimited).uint32(initializerLen).finish();
+    const graphLen = initTag.length + initializerLen + rest.length;
+    const modelHead = new BinaryWriter().tag(1, WireType.Varint).int64(8).tag(7, WireType.LengthDelimited).uint32(graphLen).finish();
+    const opset = new BinaryWriter().tag(8, WireType.LengthDelimited).fork().tag(2, WireType.Varint).int64(17).join().finish();
+    const prefix = new Uint8Array([...modelHead, ...initTag, ...tensorHead]);
+    const source = new VirtualSource(prefix, L, new Uint8Array([...rest, ...opset]));
+    const head = await source.read(0, SNIFF_BYTES);
+    const ctx = { name: source.name, size: source.size, head, tail: head, source, folder: folderIndexOf([source]) };
+    expect(sniffOnnx(ctx)).toBe(true);
+    source.bytesRead = 0;
+    const p = await parseOnnx(ctx);
+    const t = p.model!.tensors[0];
+    expect(t).toMatchObject({ name: 'huge', dtype: 'float32', shape: [1024, L / 4 / 1024], numel: L / 4, offset: prefix.length, length: L, encoding: 'raw', origin: 'initializer' });
+    expect(p.model!.graph!.nodes.map((n) => n.opType)).toEqual(['MatMul']);
+    expect(p.model!.opsetImports).toEqual([{ domain: '', version: 17 }]);
+    expect(p.findings).toEqual([]);
+    // two 1 MiB windows: one at the start, one after the hole
+    expect(source.bytesRead).toBeLessThan(3 * 1024 * 1024);
+  });
+});
+
 describe('sniffOnnx', () => {
   const ctx = (head: Uint8Array, size = head.length) => ({ name: 'x', size, head, tail: head });
   it('accepts every fixture and rejects other formats and random bytes', () => {

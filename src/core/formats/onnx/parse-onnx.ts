@@ -146,14 +146,13 @@ function sub(st: State, end: number, start: number, what: string): number {
   return st.c.pos + n;
 }
 
+/**
+ * Skips a field onnx.proto does not define, or a known field met with the wrong wire type (protobuf's
+ * own parsers treat that as an unknown field too), and counts it for the `onnx/unknown-fields` finding.
+ */
 async function skipField(st: State, wire: number, end: number, start: number, where: string, field: number): Promise<void> {
   unknownField(st, where, field, start);
   await st.c.skipValue(wire, end, start, `${where} field ${field}`);
-}
-
-/** A field met with the wrong wire type: protobuf treats it as unknown and skips it. */
-function is(wireWanted: number, wire: number): boolean {
-  return wireWanted === wire;
 }
 
 // ---------------------------------------------------------------- small messages
@@ -242,19 +241,19 @@ async function decodeTensor(st: State, end: number): Promise<DecodedTensor> {
         }
         break;
       case T.dataType:
-        if (is(WIRE_VARINT, wire)) {
+        if (wire === WIRE_VARINT) {
           dataType = c.int32(end);
           continue;
         }
         break;
       case T.name:
-        if (is(WIRE_LEN, wire)) {
+        if (wire === WIRE_LEN) {
           name = await readString(st, end, start, 'tensor name');
           continue;
         }
         break;
       case T.rawData:
-        if (is(WIRE_LEN, wire)) {
+        if (wire === WIRE_LEN) {
           const n = c.len(end, 'raw_data', start);
           raw = { offset: c.pos, length: n };
           await c.skip(n, end, 'raw_data');
@@ -262,20 +261,20 @@ async function decodeTensor(st: State, end: number): Promise<DecodedTensor> {
         }
         break;
       case T.externalData:
-        if (is(WIRE_LEN, wire)) {
+        if (wire === WIRE_LEN) {
           const stop = sub(st, end, start, 'external_data entry');
           entries.push({ ...(await decodeEntry(st, stop)), offset: start });
           continue;
         }
         break;
       case T.dataLocation:
-        if (is(WIRE_VARINT, wire)) {
+        if (wire === WIRE_VARINT) {
           dataLocation = c.int32(end);
           continue;
         }
         break;
       case T.stringData:
-        if (is(WIRE_LEN, wire)) {
+        if (wire === WIRE_LEN) {
           strings++;
           await c.skip(c.len(end, 'string_data', start), end, 'string_data');
           continue;

@@ -149,9 +149,8 @@ export class ProtoCursor {
 
   /** The length of a LEN field; its payload must end by `end`. */
   len(end: number, what: string, fieldStart: number): number {
-    const at = this.pos;
     const n = this.uint(end, `${what} length`);
-    if (at + (this.pos - at) + n > end) {
+    if (this.pos + n > end) {
       this.fail('bad-length', fieldStart, `${what} at byte ${fieldStart} claims ${n} bytes, running past byte ${end}, the end of its enclosing message`);
     }
     return n;
