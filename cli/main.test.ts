@@ -118,6 +118,19 @@ describe('tamperscope scan', () => {
     expect(changed.report.integrity.find((i) => i.file === 'config.json')).toMatchObject({ source: 'model.sig', status: 'mismatch' });
   });
 
+  it('--probes runs the canary probes on the WASM backend in Node', async () => {
+    const PROBES = join(ROOT, 'tests/fixtures/probes');
+    const trapped = await json(['scan', join(PROBES, 'mlp-trapped.onnx'), '--probes']);
+    expect(trapped.code).toBe(3);
+    expect(trapped.report.findings.map((f) => f.id)).toContain('probe/latched-unit');
+    expect((trapped.report.probes as { backend: { name: string } }).backend.name).toBe('wasm');
+    const clean = await json(['scan', join(PROBES, 'mlp-clean.onnx'), '--probes']);
+    expect(clean.code).toBe(0);
+    expect(clean.report.probes).not.toBeNull();
+    const plain = await json(['scan', join(PROBES, 'mlp-trapped.onnx')]);
+    expect(plain.report.probes).toBeNull();
+  });
+
   it('prints a readable summary without --json', async () => {
     const { code, out } = await cli(['scan', join(ST, 'mixed-dtypes.safetensors')]);
     expect(code).toBe(0);

@@ -9,6 +9,7 @@ import { nodeSha256 } from './node-hash';
 import { sourcesFromPaths } from './node-source';
 import { renderSummary } from './summary';
 import { renderReport } from '../src/core/report/render';
+import { probeHook } from '../src/core/probes/probe-hook';
 
 export const EXIT_USAGE = 64;
 
@@ -81,7 +82,6 @@ export async function runCli(argv: readonly string[], io: CliIO = defaultIO): Pr
     reference = args.reference === null ? undefined : await sourcesFromPaths([args.reference]).catch((e: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot read --reference "${args.reference}": ${e.code ?? e.message}`);
     });
-    if (args.probes) throw new UsageError('--probes is not supported by this version yet');
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`tamperscope: ${e.message}\n`);
@@ -94,6 +94,8 @@ export async function runCli(argv: readonly string[], io: CliIO = defaultIO): Pr
       expected,
       reference,
       publicKeyPem,
+      // onnxruntime-web is loaded only when probes are asked for: a plain scan starts fast
+      probes: args.probes ? probeHook((await import('./ort-node')).nodeBackendFactory) : undefined,
       streamFile: (source, tensors, onProgress, signal) => streamFile(source, { tensors, hashFactory: nodeSha256, onProgress, signal }),
     });
     if (!args.quiet) {

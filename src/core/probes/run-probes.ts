@@ -10,7 +10,7 @@ import { forwardStack, stackFromOnnx, stackFromTensors, type MlpStack } from './
 import { appendGraphOutputs, readOnnxProbeView, type OnnxProbeView } from './onnx-edit';
 import { ProbePlanError, planProbeInputs, synthesizeProbes, type ProbePlan, type ProbeRun, type SynthesisOptions } from './synthesize-inputs';
 import { classOutput, runTriggerSweep, triggerFindings } from './trigger-sweep';
-import { PROBE_REPORT_SCHEMA, type FlaggedUnit, type LatchReport, type ProbeCheck, type ProbeLatency, type ProbeReport } from './types';
+import { BACKEND_AGREEMENT_TOLERANCE, PROBE_REPORT_SCHEMA, type FlaggedUnit, type LatchReport, type ProbeCheck, type ProbeLatency, type ProbeReport } from './types';
 
 export interface ProbeProgress {
   phase: 'load' | 'basic' | 'sweep' | 'trigger' | 'latch' | 'done';
@@ -115,6 +115,27 @@ function sameOutputs(a: Record<string, ProbeTensor>, b: Record<string, ProbeTens
     }
   }
   return { same: worst === null, maxDiff, output: worst };
+}
+
+/** Largest difference between two backends' outputs, relative to max(1, |value|). */
+export function compareOutputs(a: Record<string, ProbeTensor>, b: Record<string, ProbeTensor>, tolerance: number): { agree: boolean; maxDiff: number; output: string | null } {
+  let maxDiff = 0;
+  let worst: string | null = null;
+  for (const [name, ta] of Object.entries(a)) {
+    const tb = b[name];
+    if (!tb || tb.data.length !== ta.data.length) return { agree: false, maxDiff: Infinity, output: name };
+    const va = tensorValues(ta);
+    const vb = tensorValues(tb);
+    for (let i = 0; i < va.length; i++) {
+      if (Number.isNaN(va[i]) && Number.isNaN(vb[i])) continue;
+      const d = Math.abs(va[i] - vb[i]) / Math.max(1, Math.abs(va[i]));
+      if (!(d <= maxDiff)) {
+        maxDiff = Number.isNaN(d) ? Infinity : d;
+        worst = name;
+      }
+    }
+  }
+  return { agree: maxDiff <= tolerance, maxDiff, output: worst };
 }
 
 function latchFindings(latch: LatchReport, file: string | null): Finding[] {
@@ -322,6 +343,25 @@ async function probeOnnx(report: ProbeReport, file: ByteSource, model: ModelInfo
         if (!d.same) {
           diff = d;
           break;
+        }
+      }
+      // Cross-check the accelerated backend against WASM on the first probe: the same model must give the
+      // same outputs within tolerance wherever it runs (a disagreement is the runtime's, so it is a check,
+      // not a finding about the model).
+      const wasm = opened.backend !== 'wasm' ? candidates.backends.find((b) => b.name === 'wasm') : undefined;
+      if (wasm) {
+        try {
+          const ref = await wasm.createSession(bytes, { externalData: ext, signal });
+          try {
+            budget.left--;
+            const out = await ref.run(runs[0].feeds);
+            const d = compareOutputs(outputsOf[0], out, BACKEND_AGREEMENT_TOLERANCE);
+            checks.push({ id: 'backend-agreement', passed: d.agree, detail: `${opened.backend} vs wasm on the first probe: largest difference ${d.maxDiff.toExponential(2)}${d.output ? ` (output "${d.output}")` : ''}, tolerance ${BACKEND_AGREEMENT_TOLERANCE} relative` });
+          } finally {
+            await ref.release();
+          }
+        } catch (e) {
+          checks.push({ id: 'backend-agreement', passed: false, detail: `the wasm reference session failed: ${errorText(e)}` });
         }
       }
       checks.push({ id: 'deterministic', passed: diff.same, detail: diff.same ? `${firstOfKind.length} repeated run${firstOfKind.length > 1 ? 's' : ''} gave the same outputs` : `output "${diff.output}" changed by up to ${diff.maxDiff} on the same input` });

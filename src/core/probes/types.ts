@@ -51,10 +51,16 @@ export interface ProbeLatency {
 }
 
 export interface ProbeCheck {
-  id: 'runs' | 'finite' | 'deterministic';
+  id: 'runs' | 'finite' | 'deterministic' | 'backend-agreement';
   passed: boolean;
   detail: string;
 }
+
+/**
+ * Largest difference accepted between two backends on the same probe, relative to max(1, |value|):
+ * WebGPU kernels reorder float32 sums (and may use fused or lower-precision arithmetic), WASM does not.
+ */
+export const BACKEND_AGREEMENT_TOLERANCE = 1e-3;
 
 export const RATE_BINS = 10;
 

@@ -4,6 +4,8 @@ import { folderIndexOf, inspect, type InspectOptions } from '../../core/inspect'
 import type { FolderIndex } from '../../core/formats/types';
 import type { IntegrityCheck, IntegrityOutcome } from '../../core/integrity/integrity-check';
 import { buildReport } from '../../core/report/report';
+import { probeReportRecord } from '../../core/probes/types';
+import type { ProbeClient } from '../../workers/probe-client';
 import type { ExpectedDigests } from '../../core/integrity/expected-digests';
 import type { ModelInfo } from '../../core/model/types';
 import type { Report } from '../../core/report/report';
@@ -41,6 +43,12 @@ export class InspectionState {
   elapsedMs = $state(0);
   /** read access to the inspected files (small reads for later checks such as the Hub look-up) */
   folder = $state.raw<FolderIndex | null>(null);
+  /** canary probes (opt-in): idle, running with progress, done, failed */
+  probeState = $state<'idle' | 'running' | 'done' | 'failed'>('idle');
+  probeProgress = $state('');
+  probeError = $state<string | null>(null);
+  private entries: { blob: Blob; path: string }[] = [];
+  private probeController: AbortController | null = null;
   /** inspections started since the page loaded (tests wait for a given run to finish) */
   runs = $state(0);
   /** the report on screen came from the history, not from files */
@@ -101,10 +109,51 @@ export class InspectionState {
     });
   }
 
+  /**
+   * Runs the canary probes on the inspected model in a worker (onnxruntime-web, WebGPU → WASM) and merges
+   * their findings and results into the report. Opt-in: the model's graph is executed by the runtime.
+   */
+  async runProbes(client: ProbeClient): Promise<void> {
+    const r = this.report;
+    if (!r || !this.complete || this.stored) return;
+    this.probeController?.abort();
+    const ctrl = new AbortController();
+    this.probeController = ctrl;
+    this.probeState = 'running';
+    this.probeError = null;
+    this.probeProgress = 'starting';
+    try {
+      const probe = await client.run(this.model, this.entries.map((e) => ({ name: e.path, blob: e.blob })), {}, (p) => (this.probeProgress = `${p.phase}${p.total ? ` ${p.done}/${p.total}` : ''}`), ctrl.signal);
+      if (this.probeController !== ctrl || this.report !== r) return;
+      this.report = buildReport({
+        files: r.files,
+        findings: [...r.findings.filter((f) => !f.id.startsWith('probe/')), ...probe.findings],
+        model: this.model,
+        integrity: r.integrity,
+        statistics: r.statistics as Parameters<typeof buildReport>[0]['statistics'],
+        probes: probeReportRecord(probe),
+        reference: r.reference ?? null,
+      });
+      this.probeState = 'done';
+    } catch (e) {
+      if (this.probeController !== ctrl) return;
+      this.probeState = isAbortError(e) ? 'idle' : 'failed';
+      this.probeError = isAbortError(e) ? null : e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  cancelProbes(): void {
+    this.probeController?.abort();
+  }
+
   /** Inspects a set of files as one model. `entries` pairs each Blob with its path relative to the folder. */
   async run(entries: { blob: Blob; path: string }[], label: string, opts: RunOptions = {}): Promise<void> {
     const { expected = [], reference = [] } = opts;
     this.stored = false;
+    this.entries = entries;
+    this.probeController?.abort();
+    this.probeState = 'idle';
+    this.probeError = null;
     this.runs++;
     this.cancel();
     const controller = new AbortController();

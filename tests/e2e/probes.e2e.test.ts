@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type Browser } from '../helpers/browser';
+import { serveStatic, type StaticServer } from '../helpers/static-server';
+
+const ROOT = join(__dirname, '..', '..');
+const PROBES = join(ROOT, 'tests/fixtures/probes');
+let server: StaticServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await serveStatic(join(ROOT, 'dist'));
+  // WebGPU is enabled: on these machines the adapter (SwiftShader) may or may not be usable; either way
+  // the page must pick a backend in one place and say why it fell back.
+  browser = await launchBrowser({ webgpu: true });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function probe(file: string) {
+  const page = await browser.context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(server.url);
+  await page.waitForSelector('html[data-ready="true"]');
+  await page.setInputFiles('[data-testid="file-input"]', join(PROBES, file));
+  await page.waitForSelector('[data-testid="export-json"]:not([disabled])', { timeout: 60_000 });
+  await page.click('[data-testid="run-probes"]');
+  await page.waitForSelector('[data-testid="probes"][data-state="done"], [data-testid="probes"][data-state="failed"]', { timeout: 240_000 });
+  const state = await page.getAttribute('[data-testid="probes"]', 'data-state');
+  const ids = await page.locator('[data-testid="finding"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+  const report = JSON.parse(await (await import('node:fs/promises')).readFile((await download.path())!, 'utf8'));
+  await page.close();
+  return { state, ids, report, errors };
+}
+
+describe('canary probes in the page', () => {
+  it('flag the trapped MLP from its behaviour, served WASM from our own origin', async () => {
+    const r = await probe('mlp-trapped.onnx');
+    console.log('probe backend', JSON.stringify(r.report.probes.backend), JSON.stringify(r.report.probes.checks));
+    expect(r.errors).toEqual([]);
+    expect(r.state).toBe('done');
+    expect(r.ids).toContain('probe/latched-unit');
+    expect(r.report.verdict).toBe('dangerous');
+    expect(['wasm', 'webgpu']).toContain(r.report.probes.backend.name);
+    if (r.report.probes.backend.name === 'webgpu') {
+      // where an adapter exists, WebGPU and WASM must agree on the same probe within tolerance
+      const agreement = r.report.probes.checks.find((c: { id: string }) => c.id === 'backend-agreement');
+      expect(agreement, JSON.stringify(r.report.probes.checks)).toMatchObject({ passed: true });
+    } else {
+      expect(r.report.probes.backend.fallbackReason).toEqual(expect.any(String));
+    }
+  });
+
+  it('leave the clean MLP alone', async () => {
+    const r = await probe('mlp-clean.onnx');
+    expect(r.state).toBe('done');
+    expect(r.ids.filter((i) => i?.startsWith('probe/'))).toEqual([]);
+    expect(r.report.verdict).toBe('clean');
+  });
+});
