@@ -7,7 +7,7 @@ import type { FileParse, FormatHandler, ParseContext, SniffContext } from './typ
  * Formats Tamperscope recognises by their magic bytes. Those that no parser opens yet are reported as
  * unscanned content (THREATS.md §2: a scanner that does not understand a file must say so, not pass it).
  */
-function unscanned(id: FormatId, label: string, family: string, sniff: (ctx: SniffContext) => boolean): FormatHandler {
+function unscanned(id: FormatId, label: string, family: string, sniff: (ctx: SniffContext) => boolean, hint = ''): FormatHandler {
   return {
     id,
     label,
@@ -23,7 +23,7 @@ function unscanned(id: FormatId, label: string, family: string, sniff: (ctx: Sni
             category: 'malformed',
             severity: 'warning',
             title: `${label} content was not scanned`,
-            detail: `"${ctx.name}" is ${label}, which Tamperscope recognises but cannot open, so nothing inside it was checked. Treat it as unknown, not as clean.`,
+            detail: `"${ctx.name}" is ${label}, which Tamperscope recognises but cannot open, so nothing inside it was checked. Treat it as unknown, not as clean.${hint}`,
             file: ctx.name,
             offset: 0,
             evidence: { format: id },
@@ -34,18 +34,15 @@ function unscanned(id: FormatId, label: string, family: string, sniff: (ctx: Sni
   };
 }
 
-const isZip = (c: SniffContext) => startsWith(c.head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(c.head, [0x50, 0x4b, 0x05, 0x06]);
-/** pickle: PROTO opcode 0x80 with protocol 2..5, or a protocol-0/1 stream starting with a MARK/GLOBAL/dict opcode */
-const isPickle = (c: SniffContext) =>
-  (c.head[0] === 0x80 && c.head[1] >= 2 && c.head[1] <= 5) ||
-  (c.size > 2 && c.head[c.head.length === c.size ? c.head.length - 1 : 0] === 0x2e && (c.head[0] === 0x28 || c.head[0] === 0x63 || c.head[0] === 0x7d || c.head[0] === 0x5d));
+/** PyTorch before 0.4 saved checkpoints as tar archives of pickles, often gzipped again. */
+const LEGACY_HINT = ' Very old PyTorch checkpoints (before 0.4) are tar archives of pickles, often gzipped: such a file can run code when loaded with torch.load. Unpack it and inspect the pieces.';
 
 export const containerHandlers: FormatHandler[] = [
   unscanned('7z', 'a 7z archive', '7z', (c) => startsWith(c.head, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])),
-  unscanned('gzip', 'gzip-compressed data', 'gzip', (c) => startsWith(c.head, [0x1f, 0x8b])),
+  unscanned('gzip', 'gzip-compressed data', 'gzip', (c) => startsWith(c.head, [0x1f, 0x8b]), LEGACY_HINT),
   unscanned('xz', 'xz-compressed data', 'xz', (c) => startsWith(c.head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])),
   unscanned('bzip2', 'bzip2-compressed data', 'bzip2', (c) => startsWith(c.head, 'BZh')),
-  unscanned('tar', 'a tar archive', 'tar', (c) => startsWith(c.head, 'ustar', 257)),
+  unscanned('tar', 'a tar archive', 'tar', (c) => startsWith(c.head, 'ustar', 257), LEGACY_HINT),
   {
     id: 'json',
     label: 'JSON',
