@@ -1,4 +1,5 @@
 import { ParseError } from '../io/errors';
+import { appendGraphOutputs as appendOnnxGraphOutputs, type OnnxLayout } from '../formats/onnx/onnx-layout';
 import type { DType } from '../model/dtype';
 import { decodeTensorBytes } from '../stats/decode';
 import { PROBE_MAX_GRAPH_NODES } from '../io/limits';
@@ -342,52 +343,18 @@ export function onnxTensorFloats(view: OnnxProbeView, t: OnnxTensorRef): Float32
   }
 }
 
-function encodeVarint(n: number, out: number[]): void {
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-}
-
-function encodeLen(field: number, payload: Uint8Array, out: number[]): void {
-  encodeVarint((field << 3) | 2, out);
-  encodeVarint(payload.length, out);
-  for (const b of payload) out.push(b);
-}
-
 /**
- * A copy of the model whose main graph also outputs `names`. Protobuf lets a repeated field be
- * appended anywhere in its message, so the graph is re-emitted as its old bytes followed by new
- * `output` entries (GraphProto field 12: ValueInfoProto with a name and a tensor elem_type, no shape),
- * and the graph's length prefix is rewritten. Nothing else in the model changes.
+ * A copy of the model whose main graph also outputs `outputs` (ValueInfoProto with a name and a tensor
+ * elem_type, no shape). The splice is the ONNX reader's `appendGraphOutputs`: protobuf lets a repeated
+ * field be appended anywhere in its message, so only the graph's length prefix is rewritten.
  */
 export function appendGraphOutputs(view: OnnxProbeView, outputs: readonly { name: string; elemType: number }[]): Uint8Array {
-  const extra: number[] = [];
-  const enc = new TextEncoder();
-  for (const o of outputs) {
-    const vi: number[] = [];
-    encodeLen(1, enc.encode(o.name), vi);
-    // TypeProto { tensor_type (1): Tensor { elem_type (1) } }
-    const elem: number[] = [];
-    encodeVarint(1 << 3, elem);
-    encodeVarint(o.elemType, elem);
-    const tensorType: number[] = [];
-    encodeLen(1, Uint8Array.from(elem), tensorType);
-    encodeLen(2, Uint8Array.from(tensorType), vi);
-    encodeLen(12, Uint8Array.from(vi), extra);
-  }
   const { tagStart, payloadStart, payloadEnd } = view.graphField;
-  const b = view.bytes;
-  const newLen = payloadEnd - payloadStart + extra.length;
-  const head: number[] = [];
-  encodeVarint((7 << 3) | 2, head);
-  encodeVarint(newLen, head);
-  const out = new Uint8Array(tagStart + head.length + newLen + (b.length - payloadEnd));
-  out.set(b.subarray(0, tagStart), 0);
-  out.set(head, tagStart);
-  out.set(b.subarray(payloadStart, payloadEnd), tagStart + head.length);
-  out.set(extra, tagStart + head.length + (payloadEnd - payloadStart));
-  out.set(b.subarray(payloadEnd), tagStart + head.length + (payloadEnd - payloadStart) + extra.length);
-  return out;
+  const layout: OnnxLayout = {
+    size: view.bytes.length,
+    model: [],
+    graph: { field: 7, wire: 2, start: tagStart, dataStart: payloadStart, end: payloadEnd },
+    graphFields: [],
+  };
+  return appendOnnxGraphOutputs(view.bytes, layout, outputs);
 }
