@@ -1,22 +1,8 @@
+import { formatBytes, formatCount } from '../src/core/report/format-numbers';
 import type { Report } from '../src/core/report/report';
 
 const ICON: Record<string, string> = { clean: 'CLEAN', warning: 'WARNING', error: 'ERROR', dangerous: 'DANGEROUS' };
 
-function human(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = -1;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
-}
-
-function count(n: number): string {
-  return n.toLocaleString('en-US');
-}
 
 /** The readable summary printed without --json: verdict, files, model, findings. */
 export function renderSummary(report: Report): string {
@@ -25,22 +11,22 @@ export function renderSummary(report: Report): string {
   lines.push('Files');
   for (const f of report.files) {
     const fmt = f.formats.length > 1 ? f.formats.join('+') : (f.format ?? 'unknown');
-    lines.push(`  ${f.name}  ${human(f.size)}  ${fmt}`);
+    lines.push(`  ${f.name}  ${formatBytes(f.size)}  ${fmt}`);
     lines.push(`    sha256 ${f.sha256 ?? '(not computed)'}`);
   }
   const m = report.model;
   if (m) {
     lines.push('', 'Model');
     lines.push(`  format      ${m.format}${m.formatVersion ? ` (version ${m.formatVersion})` : ''}${m.producer ? `, produced by ${m.producer}` : ''}`);
-    lines.push(`  tensors     ${count(m.tensorCount)}`);
-    lines.push(`  parameters  ${count(m.parameterCount)}`);
-    for (const [dt, n] of Object.entries(m.parametersByDtype).sort((a, b) => b[1] - a[1])) lines.push(`    ${dt.padEnd(10)} ${count(n)}`);
-    if (m.graphNodeCount !== null) lines.push(`  graph       ${count(m.graphNodeCount)} nodes`);
+    lines.push(`  tensors     ${formatCount(m.tensorCount)}`);
+    lines.push(`  parameters  ${formatCount(m.parameterCount)}`);
+    for (const [dt, n] of Object.entries(m.parametersByDtype).sort((a, b) => b[1] - a[1])) lines.push(`    ${dt.padEnd(10)} ${formatCount(n)}`);
+    if (m.graphNodeCount !== null) lines.push(`  graph       ${formatCount(m.graphNodeCount)} nodes`);
   }
   const stats = (report.statistics ?? []) as { name: string; dtype: string; shape: number[]; mean: number | null; std: number | null; min: number | null; max: number | null; zeros: number; nan: number; posInf: number; negInf: number; count: number; skipped?: string }[];
   if (stats.length) {
     // every tensor's statistics (the JSON report has all of them, with histograms and row norms)
-    lines.push('', `Tensor statistics (${count(stats.length)})`);
+    lines.push('', `Tensor statistics (${formatCount(stats.length)})`);
     const num = (v: number | null) => (v === null ? '—' : Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(2) : v.toFixed(4));
     const w = Math.min(48, Math.max(...stats.map((t) => t.name.length)));
     lines.push(`  ${'name'.padEnd(w)}  ${'dtype'.padEnd(8)} ${'mean'.padStart(10)} ${'std'.padStart(10)} ${'min'.padStart(10)} ${'max'.padStart(10)} ${'zeros'.padStart(7)}  non-finite`);
@@ -53,7 +39,7 @@ export function renderSummary(report: Report): string {
       const bad = t.nan + t.posInf + t.negInf;
       lines.push(`  ${name}  ${t.dtype.padEnd(8)} ${num(t.mean).padStart(10)} ${num(t.std).padStart(10)} ${num(t.min).padStart(10)} ${num(t.max).padStart(10)} ${String(t.zeros).padStart(7)}  ${bad ? `${t.nan} NaN, ${t.posInf + t.negInf} Inf` : '0'}`);
     }
-    if (stats.length > 5000) lines.push(`  … ${count(stats.length - 5000)} more in --json`);
+    if (stats.length > 5000) lines.push(`  … ${formatCount(stats.length - 5000)} more in --json`);
   }
   for (const i of report.integrity) {
     if (i === report.integrity[0]) lines.push('', 'Integrity');

@@ -5,3 +5,4 @@ export * from './limits';
 export * from './json';
 export * from './paths';
 export * from './stream-source';
+export * from './bytes';

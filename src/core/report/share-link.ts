@@ -1,4 +1,5 @@
 import { deflateSync, Inflate } from 'fflate';
+import { concatBytes } from '../io/bytes';
 import { isJsonObject, parseJsonStrict, type JsonValue } from '../io/json';
 import { SHARE_LINK_MAX_CHARS, SHARE_LINK_MAX_INFLATED } from '../io/limits';
 import type { Severity, Verdict } from './finding';
@@ -151,13 +152,7 @@ function inflateBounded(data: Uint8Array): Uint8Array {
     throw new ShareLinkError('bad-deflate', `the link data is not deflate data (${e instanceof Error ? e.message : String(e)})`);
   }
   if (!done) throw new ShareLinkError('bad-deflate', 'the link data ends before its deflate stream does');
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 const VERDICTS = new Set(['clean', 'warning', 'error', 'dangerous']);

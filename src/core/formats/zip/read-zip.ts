@@ -27,6 +27,7 @@
  * self-extracting or polyglot file, is already accounted for).
  */
 import { Inflate } from 'fflate';
+import { concatBytes } from '../../io/bytes';
 import { ByteReader, decodeUtf8 } from '../../io/byte-reader';
 import { SliceSource, MemorySource, readExact, type ByteSource } from '../../io/byte-source';
 import { ParseError, throwIfAborted } from '../../io/errors';
@@ -699,21 +700,11 @@ export async function readZipMember(source: ByteSource, entry: ZipEntry, options
     if (e instanceof Error && e.name === 'AbortError') throw e;
     throw new ParseError(FORMAT, 'bad-deflate', pos, `entry "${entry.name}": the deflate stream is invalid (${e instanceof Error ? e.message : String(e)}); an encrypted member looks like this`);
   }
-  const bytes = concat(parts, total);
+  const bytes = concatBytes(parts);
   const whole = ended && !capped;
   return { bytes, truncated: !whole, crc32: whole ? crc : null, crcOk: whole ? crc === entry.crc32 : null };
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** A ByteSource over a stored member's bytes, addressed relative to the member (reads stay ranged). */
 export function zipMemberSource(source: ByteSource, entry: ZipEntry): ByteSource {
