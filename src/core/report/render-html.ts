@@ -1,5 +1,6 @@
 import type { Finding } from './finding';
-import { formatBytes, RENDER_MAX_TENSORS, VERDICT_WORDS } from './render-markdown';
+import { formatBytes } from './format-numbers';
+import { RENDER_MAX_TENSORS, VERDICT_WORDS } from './render-markdown';
 import type { Report } from './report';
 
 /** Escapes text for HTML element content and double-quoted attributes. Everything from a model goes through it. */

@@ -1,4 +1,5 @@
 import type { Report } from './report';
+import { formatBytes } from './format-numbers';
 
 /** Rows of the tensor table written out; the JSON report has them all. */
 export const RENDER_MAX_TENSORS = 2000;
@@ -18,18 +19,6 @@ export function escapeMarkdown(s: string): string {
 }
 
 const esc = escapeMarkdown;
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1024;
-    i++;
-  } while (v >= 1024 && i < units.length - 1);
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
-}
 
 const VERDICT_WORDS: Record<Report['verdict'], string> = {
   clean: 'No known risk found',
