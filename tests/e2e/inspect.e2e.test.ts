@@ -148,4 +148,18 @@ describe('the built page', () => {
     expect(await page.textContent('[data-testid="reference-view"]')).toContain('All 4 tensors are byte-identical to the reference');
     await page.close();
   });
+
+  it('expands a pickle finding into the emulated program around it', async () => {
+    const { page } = await openPage();
+    await page.setInputFiles('[data-testid="file-input"]', join(ROOT, 'tests/fixtures/hostile/pickle/broken-after-payload.pkl'));
+    expect(await waitComplete(page)).toBe('dangerous');
+    const finding = page.locator('[data-testid="finding"][data-id="pickle/dangerous-call"]').first();
+    await finding.locator('summary').click();
+    await finding.locator('[data-testid="pickle-listing-button"]').click();
+    const listing = await finding.locator('[data-testid="pickle-listing"]').textContent();
+    expect(listing).toMatch(/GLOBAL\s+os system/);
+    expect(listing).toMatch(/REDUCE.*call os\.system/);
+    await page.screenshot({ path: join(ARTIFACTS, 'pickle-listing.png'), fullPage: true });
+    await page.close();
+  });
 });
