@@ -59,3 +59,47 @@ export async function benchProbes(): Promise<BenchRow[]> {
   }
   return rows;
 }
+
+/**
+ * The same suite in the page (headless Chromium with WebGPU enabled: SwiftShader here, a real GPU
+ * elsewhere), per backend the page picks: time from the click to the merged report, against the median
+ * single inference the suite itself measured on that backend.
+ */
+export async function benchProbesPage(): Promise<BenchRow[]> {
+  const { execFileSync } = await import('node:child_process');
+  const { launchBrowser } = await import('../helpers/browser');
+  const { serveStatic } = await import('../helpers/static-server');
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
+  const server = await serveStatic(join(ROOT, 'dist'));
+  const browser = await launchBrowser({ webgpu: true });
+  const rows: BenchRow[] = [];
+  try {
+    // WebGPU on this machine's software adapter runs the CNN for over a minute: the CNN row is WASM only
+    for (const m of [
+      { label: 'MLP 256-64-10', path: 'tests/fixtures/probes/mlp-trapped.onnx', backend: 'wasm' },
+      { label: 'MLP 256-64-10', path: 'tests/fixtures/probes/mlp-trapped.onnx', backend: 'webgpu' },
+      { label: 'CNN 3x32x32', path: 'tests/fixtures/probes/cnn-trigger.onnx', backend: 'wasm' },
+    ]) {
+      const page = await browser.context.newPage();
+      await page.goto(server.url);
+      await page.waitForSelector('html[data-ready="true"]');
+      await page.setInputFiles('[data-testid="file-input"]', join(ROOT, m.path));
+      await page.waitForSelector('[data-testid="export-json"]:not([disabled])', { timeout: 60_000 });
+      await page.selectOption('[data-testid="probe-backend-select"]', m.backend);
+      const t = performance.now();
+      await page.click('[data-testid="run-probes"]');
+      await page.waitForSelector('[data-testid="probes"][data-state="done"]', { timeout: 600_000 });
+      const suite = performance.now() - t;
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+      const report = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { probes: { backend: { name: string }; latency: { what: string; medianMs: number; batch: number }[] } };
+      const run = report.probes.latency.find((l) => l.what === 'run');
+      if (!run) throw new Error(`no inference latency in the page's probe report for ${m.label}`);
+      rows.push({ name: `probe suite, ${m.label} (${report.probes.backend.name}, page) vs one inference of ${run.batch}`, ratio: suite / run.medianMs, value: suite, baseline: run.medianMs, unit: 'ms', lowerIsBetter: true, note: 'click to merged report, worker start and session creation included' });
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  return rows;
+}

@@ -15,6 +15,7 @@ const GROUPS: Group[] = [
   { name: 'pickle', file: 'pickle-bench.ts', fn: 'benchPickle' },
   { name: 'stats', file: 'stats-bench.ts', fn: 'benchStats' },
   { name: 'probes', file: 'probe-bench.ts', fn: 'benchProbes' },
+  { name: 'probes', file: 'probe-bench.ts', fn: 'benchProbesPage' },
   { name: 'graph', file: 'graph-bench.ts', fn: 'benchGraph' },
 ];
 

@@ -19,7 +19,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function probe(file: string) {
+async function probe(file: string, backend: 'auto' | 'webgpu' | 'wasm' = 'auto') {
   const page = await browser.context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -27,6 +27,7 @@ async function probe(file: string) {
   await page.waitForSelector('html[data-ready="true"]');
   await page.setInputFiles('[data-testid="file-input"]', join(PROBES, file));
   await page.waitForSelector('[data-testid="export-json"]:not([disabled])', { timeout: 60_000 });
+  await page.selectOption('[data-testid="probe-backend-select"]', backend);
   await page.click('[data-testid="run-probes"]');
   await page.waitForSelector('[data-testid="probes"][data-state="done"], [data-testid="probes"][data-state="failed"]', { timeout: 240_000 });
   const state = await page.getAttribute('[data-testid="probes"]', 'data-state');
@@ -39,7 +40,8 @@ async function probe(file: string) {
 
 describe('canary probes in the page', () => {
   it('flag the trapped MLP from its behaviour, served WASM from our own origin', async () => {
-    const r = await probe('mlp-trapped.onnx');
+    // WebGPU asked for explicitly: on a software adapter the automatic choice is WASM
+    const r = await probe('mlp-trapped.onnx', 'webgpu');
     console.log('probe backend', JSON.stringify(r.report.probes.backend), JSON.stringify(r.report.probes.checks));
     expect(r.errors).toEqual([]);
     expect(r.state).toBe('done');
@@ -53,6 +55,14 @@ describe('canary probes in the page', () => {
     } else {
       expect(r.report.probes.backend.fallbackReason).toEqual(expect.any(String));
     }
+  });
+
+  it('pick WASM by themselves when the only WebGPU adapter is a software renderer, and say why', async () => {
+    const r = await probe('mlp-trapped.onnx');
+    expect(r.state).toBe('done');
+    expect(r.ids).toContain('probe/latched-unit');
+    const b = r.report.probes.backend;
+    if (b.name === 'wasm') expect(b.fallbackReason).toMatch(/webgpu/);
   });
 
   it('leave the clean MLP alone', async () => {

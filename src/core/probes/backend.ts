@@ -103,7 +103,9 @@ export async function openSession(candidates: BackendCandidates, modelBytes: Uin
     const t0 = now();
     try {
       const session = await backend.createSession(modelBytes, options);
-      const fallbackReason = failures.length ? failures.map((f) => `${f.name}: ${f.reason}`).join('; ') : null;
+      // reasons about the backend that did load (e.g. "software adapter, not tried first") are not a fallback
+      const passedOver = failures.filter((f) => f.name !== backend.name);
+      const fallbackReason = passedOver.length ? passedOver.map((f) => `${f.name}: ${f.reason}`).join('; ') : null;
       return { session, backend: backend.name, fallbackReason, failures, createMs: now() - t0 };
     } catch (e) {
       if ((e as { name?: string })?.name === 'AbortError') throw e;

@@ -23,25 +23,47 @@ function configure(): void {
   configured = true;
 }
 
+interface AdapterLike {
+  isFallbackAdapter?: boolean;
+  info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; description?: string };
+}
+
+/** What WebGPU offers here: an adapter (and whether it is a software renderer), or why there is none. */
+export async function probeWebgpu(): Promise<{ unavailable: string | null; software: string | null }> {
+  const gpu = (globalThis.navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
+  if (!gpu) return { unavailable: 'WebGPU is not available in this browser or context', software: null };
+  try {
+    const adapter = (await gpu.requestAdapter()) as AdapterLike | null;
+    if (!adapter) return { unavailable: 'no WebGPU adapter (GPU blocked, disabled or unsupported)', software: null };
+    const info = adapter.info ?? {};
+    const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`.trim();
+    // A CPU rasteriser (SwiftShader, llvmpipe) runs onnxruntime's WebGPU kernels 10–100× slower than
+    // WASM (STACK.md): it is kept as a choice but not tried first.
+    const software = adapter.isFallbackAdapter || info.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test(text) ? text || 'fallback adapter' : null;
+    return { unavailable: null, software };
+  } catch (e) {
+    return { unavailable: `requesting a WebGPU adapter failed: ${errorText(e)}`, software: null };
+  }
+}
+
 /** Why WebGPU cannot be used here, or null when an adapter is available. */
 export async function webgpuUnavailableReason(): Promise<string | null> {
-  const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown | null> } } | undefined)?.gpu;
-  if (!gpu) return 'WebGPU is not available in this browser or context';
-  try {
-    const adapter = await gpu.requestAdapter();
-    return adapter ? null : 'no WebGPU adapter (GPU blocked, disabled or unsupported)';
-  } catch (e) {
-    return `requesting a WebGPU adapter failed: ${errorText(e)}`;
-  }
+  return (await probeWebgpu()).unavailable;
 }
 
 export const browserBackendFactory: BackendFactory = async (): Promise<BackendCandidates> => {
   configure();
   const unavailable: BackendFailure[] = [];
-  const backends = [];
-  const why = await webgpuUnavailableReason();
-  if (why) unavailable.push({ name: 'webgpu', reason: why });
-  else backends.push(createOrtBackend(ort, 'webgpu', { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' }, queue));
-  backends.push(createOrtBackend(ort, 'wasm', { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }, queue));
-  return { backends, unavailable };
+  const wasm = createOrtBackend(ort, 'wasm', { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }, queue);
+  const { unavailable: why, software } = await probeWebgpu();
+  if (why) {
+    unavailable.push({ name: 'webgpu', reason: why });
+    return { backends: [wasm], unavailable };
+  }
+  const webgpu = createOrtBackend(ort, 'webgpu', { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' }, queue);
+  if (software) {
+    unavailable.push({ name: 'webgpu', reason: `the WebGPU adapter is a software renderer (${software}), slower than WASM; choose WebGPU to use it anyway` });
+    return { backends: [wasm, webgpu], unavailable };
+  }
+  return { backends: [webgpu, wasm], unavailable };
 };

@@ -113,7 +113,7 @@ export class InspectionState {
    * Runs the canary probes on the inspected model in a worker (onnxruntime-web, WebGPU → WASM) and merges
    * their findings and results into the report. Opt-in: the model's graph is executed by the runtime.
    */
-  async runProbes(client: ProbeClient): Promise<void> {
+  async runProbes(client: ProbeClient, preferredBackend?: 'webgpu' | 'wasm'): Promise<void> {
     const r = this.report;
     if (!r || !this.complete || this.stored) return;
     this.probeController?.abort();
@@ -123,7 +123,7 @@ export class InspectionState {
     this.probeError = null;
     this.probeProgress = 'starting';
     try {
-      const probe = await client.run(this.model, this.entries.map((e) => ({ name: e.path, blob: e.blob })), {}, (p) => (this.probeProgress = `${p.phase}${p.total ? ` ${p.done}/${p.total}` : ''}`), ctrl.signal);
+      const probe = await client.run(this.model, this.entries.map((e) => ({ name: e.path, blob: e.blob })), preferredBackend ? { preferredBackend } : {}, (p) => (this.probeProgress = `${p.phase}${p.total ? ` ${p.done}/${p.total}` : ''}`), ctrl.signal);
       if (this.probeController !== ctrl || this.report !== r) return;
       this.report = buildReport({
         files: r.files,
