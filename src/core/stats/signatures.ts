@@ -218,8 +218,10 @@ export function findLonePaths(A: LayerValues, B: LayerValues, gain: number): { u
       }
     }
   }
-  const norms = Float64Array.from(sq.filter((_, c) => nnz[c] > 0), Math.sqrt);
-  const med = median(norms);
+  // The reference scale is the layer's ordinary units (columns with more than one outgoing weight):
+  // when an attacker turns most units into traps, a median over all columns would be a trap's own gain.
+  const ordinary = Float64Array.from(sq.filter((_, c) => nnz[c] > 1), Math.sqrt);
+  const med = median(ordinary.length ? ordinary : Float64Array.from(sq.filter((_, c) => nnz[c] > 0), Math.sqrt));
   const out: { unit: number; to: number; value: number; ratio: number }[] = [];
   if (!(med > 0) || rows < 2) return out;
   for (let c = 0; c < cols; c++) {
