@@ -4,7 +4,7 @@ import type { DType } from './dtype';
 export type FormatId =
   | 'safetensors' | 'safetensors-index' | 'onnx' | 'pytorch-zip' | 'pytorch-legacy' | 'torchscript'
   | 'pickle' | 'npy' | 'npz' | 'gguf' | 'keras' | 'hdf5' | 'zip' | 'json' | 'tar' | 'gzip' | '7z'
-  | 'xz' | 'zlib' | 'bzip2' | 'text' | 'hf-config' | 'unknown';
+  | 'xz' | 'zlib' | 'bzip2' | 'text' | 'hf-config' | 'sentencepiece' | 'unknown';
 
 /**
  * One tensor, described by where its bytes are, never by the bytes themselves. Plain data: it is
