@@ -18,7 +18,8 @@ export async function checkSafetensorsShards(ctx: AnalysisContext): Promise<Find
     const indexFile = f.source.name;
     const dir = dirname(indexFile);
     const shardNames = [...new Set(Object.values(index.weightMap))];
-    const headers = new Map<string, SafetensorsHeader>();
+    /** per shard: the tensors its own parser listed (safetensors headers, PyTorch state-dict keys, ...) */
+    const headers = new Map<string, { tensors: { name: string; bytes: number }[] }>();
     const missing: string[] = [];
     for (const shard of shardNames) {
       const problems = pathProblems(shard);
@@ -35,11 +36,15 @@ export async function checkSafetensorsShards(ctx: AnalysisContext): Promise<Find
         continue;
       }
       const r = byPath.get(joinPath(dir, shard));
-      const h = r?.parses.find((p) => p.format === 'safetensors')?.extra?.safetensors as SafetensorsHeader | undefined;
+      // transformers writes the same index for safetensors and PyTorch (.bin) shards: use whatever the
+      // shard's own parser listed
+      const st = r?.parses.find((p) => p.format === 'safetensors')?.extra?.safetensors as SafetensorsHeader | undefined;
+      const model = r?.parses.find((p) => p.model && p.model.tensors.length)?.model;
       if (!r) missing.push(shard);
-      else if (h) headers.set(shard, h);
+      else if (st) headers.set(shard, { tensors: st.tensors.map((t) => ({ name: t.name, bytes: t.end - t.begin })) });
+      else if (model) headers.set(shard, { tensors: model.tensors.filter((t) => t.file === r.source.name).map((t) => ({ name: t.name, bytes: t.length })) });
       else {
-        findings.push({ id: 'safetensors-index/bad-shard', category: 'malformed', severity: 'error', title: `Shard "${shard}" is not a readable safetensors file`, detail: `The index maps tensors to "${shard}", but that file could not be read as safetensors.`, file: indexFile, evidence: { shard } });
+        findings.push({ id: 'safetensors-index/bad-shard', category: 'malformed', severity: 'error', title: `Shard "${shard}" holds no readable tensors`, detail: `The index maps tensors to "${shard}", but no parser could list tensors in that file.`, file: indexFile, evidence: { shard, formats: r.formats } });
       }
     }
     if (missing.length) {
@@ -56,7 +61,7 @@ export async function checkSafetensorsShards(ctx: AnalysisContext): Promise<Find
     let totalBytes = 0;
     for (const [shard, h] of headers) {
       const inShard = new Set(h.tensors.map((t) => t.name));
-      for (const t of h.tensors) totalBytes += t.end - t.begin;
+      for (const t of h.tensors) totalBytes += t.bytes;
       const mapped = Object.entries(index.weightMap).filter(([, s]) => s === shard).map(([t]) => t);
       const absent = mapped.filter((t) => !inShard.has(t));
       const unlisted = h.tensors.map((t) => t.name).filter((t) => index.weightMap[t] !== shard);
