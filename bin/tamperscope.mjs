@@ -33,6 +33,12 @@ async function load() {
   return import(pathToFileURL(join(root, 'cli', 'main.ts')).href);
 }
 
+// `tamperscope scan ... --json | head` closes the pipe early: that is not an error of ours
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 try {
   const { runCli } = await load();
   process.exitCode = await runCli(process.argv.slice(2));

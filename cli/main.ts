@@ -6,6 +6,7 @@ import { TOOL_VERSION } from '../src/core/report/report';
 import { streamFile } from '../src/core/stream-file';
 import { parseArgs, USAGE, UsageError, type ScanArgs } from './args';
 import { nodeSha256 } from './node-hash';
+import { threadedStats } from './stats-threads';
 import { sourcesFromPaths } from './node-source';
 import { renderSummary } from './summary';
 import { renderReport } from '../src/core/report/render';
@@ -96,7 +97,7 @@ export async function runCli(argv: readonly string[], io: CliIO = defaultIO): Pr
       publicKeyPem,
       // onnxruntime-web is loaded only when probes are asked for: a plain scan starts fast
       probes: args.probes ? probeHook((await import('./ort-node')).nodeBackendFactory) : undefined,
-      streamFile: (source, tensors, onProgress, signal) => streamFile(source, { tensors, hashFactory: nodeSha256, onProgress, signal }),
+      streamFile: (source, tensors, onProgress, signal) => streamFile(source, { tensors, hashFactory: nodeSha256, statsSink: threadedStats, onProgress, signal }),
     });
     if (!args.quiet) {
       if (args.format === 'text') io.stdout(renderSummary(report));

@@ -12,11 +12,23 @@ export interface StreamFileResult {
   stats?: TensorStats[];
 }
 
+/** A statistics consumer whose results may arrive later (computed on another thread from the same chunks). */
+export interface StatsSink extends ChunkConsumer {
+  results(): TensorStats[] | Promise<TensorStats[]>;
+  /** releases the sink when the pass ends early (abort, read error) */
+  dispose?(): void;
+}
+
 export interface StreamFileOptions {
   /** tensors whose bytes live in this file */
   tensors?: readonly TensorInfo[];
   /** compute per-tensor statistics of `tensors` in the same pass (default true) */
   stats?: boolean;
+  /**
+   * Computes the statistics elsewhere (a worker) instead of on this thread: it is handed every chunk after
+   * the hash and every other consumer, so it may take (transfer) the chunk's buffer. Default: in-thread.
+   */
+  statsSink?: (tensors: readonly TensorInfo[]) => StatsSink;
   hashFactory?: HashFactory;
   /** extra consumers of the same chunks (statistics, payload sniffing) */
   consumers?: readonly ChunkConsumer[];
@@ -32,12 +44,19 @@ export interface StreamFileOptions {
 export async function streamFile(source: ByteSource, options: StreamFileOptions = {}): Promise<StreamFileResult> {
   const h = await (options.hashFactory ?? wasmSha256)();
   const tensors = (options.tensors ?? []).filter((t) => t.file === source.name);
-  const stats = options.stats !== false && tensors.length > 0 ? createStatsConsumer(tensors) : null;
-  await streamSource(source, [hashConsumer(h), ...(stats ? [stats] : []), ...(options.consumers ?? [])], {
-    signal: options.signal,
-    chunkSize: options.chunkSize,
-    onProgress: options.onProgress ? (p) => options.onProgress!(p.done, p.total) : undefined,
-  });
+  const want = options.stats !== false && tensors.length > 0;
+  const stats: StatsSink | null = want ? (options.statsSink ?? createStatsConsumer)(tensors) : null;
+  // statistics last: a sink on another thread may take the chunk once everything here is done with it
+  try {
+    await streamSource(source, [hashConsumer(h), ...(options.consumers ?? []), ...(stats ? [stats] : [])], {
+      signal: options.signal,
+      chunkSize: options.chunkSize,
+      onProgress: options.onProgress ? (p) => options.onProgress!(p.done, p.total) : undefined,
+    });
+  } catch (e) {
+    stats?.dispose?.();
+    throw e;
+  }
   const sha256 = await h.digestHex();
-  return stats ? { sha256, stats: stats.results() } : { sha256 };
+  return stats ? { sha256, stats: await stats.results() } : { sha256 };
 }

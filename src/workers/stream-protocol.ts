@@ -4,7 +4,9 @@ import type { StreamFileResult } from '../core/stream-file';
 /** Messages between the page and a stream worker (one streaming pass per file: hash + statistics). */
 export type StreamRequest =
   | { type: 'stream'; id: number; blob: Blob; name: string; tensors: TensorInfo[] }
-  | { type: 'cancel'; id: number };
+  | { type: 'cancel'; id: number }
+  /** the port of this worker's statistics worker (src/workers/stats.worker.ts), sent once at start */
+  | { type: 'stats-port'; port: MessagePort };
 
 export type StreamResponse =
   | { type: 'ready' }

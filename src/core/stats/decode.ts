@@ -121,6 +121,11 @@ function tableDecoder16(dtype: DType, table: () => Float32Array): Decoder {
     unitElements: 1,
     decode(bytes, units, out, at) {
       const t = table();
+      if (LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) {
+        const h = new Uint16Array(bytes.buffer, bytes.byteOffset, units);
+        for (let i = 0; i < units; i++) out[at + i] = t[h[i]];
+        return;
+      }
       for (let i = 0, j = 0; i < units; i++, j += 2) out[at + i] = t[bytes[j] | (bytes[j + 1] << 8)];
     },
   };
@@ -133,6 +138,12 @@ const bf16Decoder: Decoder = {
   // bfloat16 is the top half of a float32: widen by shifting the bits into place.
   decode(bytes, units, out, at) {
     const u = new Uint32Array(out.buffer, out.byteOffset + at * 4, units);
+    if (LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) {
+      // aligned (the common case): one 16-bit load per element
+      const h = new Uint16Array(bytes.buffer, bytes.byteOffset, units);
+      for (let i = 0; i < units; i++) u[i] = h[i] << 16;
+      return;
+    }
     for (let i = 0, j = 0; i < units; i++, j += 2) u[i] = ((bytes[j] | (bytes[j + 1] << 8)) << 16) >>> 0;
   },
 };

@@ -75,17 +75,31 @@ export function createStatsConsumer(tensors: readonly TensorInfo[]): StatsConsum
   let next = 0;
   let active: Active[] = [];
   const scratch = new Float32Array(STATS_WINDOW);
-  const scratchBits = new Uint32Array(scratch.buffer);
+  const scratchBits = new Int32Array(scratch.buffer);
 
   function decodeUnits(a: Active, bytes: Uint8Array, units: number): void {
     const dec = a.dec;
     // fast path: aligned float32 is used in place, no copy
     if (dec.dtype === 'float32' && bytes.byteOffset % 4 === 0) {
       const all = new Float32Array(bytes.buffer, bytes.byteOffset, units);
-      const bits = new Uint32Array(bytes.buffer, bytes.byteOffset, units);
+      const bits = new Int32Array(bytes.buffer, bytes.byteOffset, units);
       for (let i = 0; i < units; i += STATS_WINDOW) {
         const n = Math.min(STATS_WINDOW, units - i);
         a.acc.push(all.subarray(i, i + n), bits.subarray(i, i + n), n);
+      }
+      return;
+    }
+    if (a.acc.table16) {
+      // bfloat16 table path: the raw 16-bit patterns are counted, nothing is decoded (unless a matrix)
+      let h: Uint16Array;
+      if (bytes.byteOffset % 2 === 0) h = new Uint16Array(bytes.buffer, bytes.byteOffset, units);
+      else {
+        h = new Uint16Array(units);
+        new Uint8Array(h.buffer).set(bytes.subarray(0, units * 2));
+      }
+      for (let i = 0; i < units; i += STATS_WINDOW) {
+        const n = Math.min(STATS_WINDOW, units - i);
+        a.acc.push16(h.subarray(i, i + n), scratch, scratchBits, n);
       }
       return;
     }

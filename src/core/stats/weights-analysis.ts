@@ -194,7 +194,7 @@ export function structureFindings(layers: readonly LayerValues[], chainStart: re
     const L = layers[i];
     const embedding = EMBEDDING_NAME.test(L.name);
     const shape = imageShapeOf(L.cols);
-    const draw = (rows: number[]) => ({ tensor: L.name, rows: rows.slice(0, 64), inputSize: L.cols, imageShape: shape, rowValues: L.cols <= 4096 ? rows.slice(0, 4).map((r) => Array.from(L.w.subarray(r * L.cols, (r + 1) * L.cols))) : null });
+    const draw = (rows: number[]) => ({ tensor: L.name, rows: rows.slice(0, 64), inputSize: L.cols, imageShape: shape, rowValues: L.cols <= 4096 ? rows.slice(0, L.cols <= 1024 ? 16 : 4).map((r) => Array.from(L.w.subarray(r * L.cols, (r + 1) * L.cols))) : null });
 
     const dups = findDuplicateRows(L);
     if (dups.length && !embedding) {

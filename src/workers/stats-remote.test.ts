@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseSafetensors } from '../core/formats/safetensors/parse-safetensors';
+import { MemorySource } from '../core/io/byte-source';
+import { streamFile } from '../core/stream-file';
+import { MAX_IN_FLIGHT, remoteStatsConsumer, serveStats, type StatsMessage, type StatsPort, type StatsReply } from './stats-remote';
+
+const bytes = new Uint8Array(readFileSync(join(__dirname, '../../tests/fixtures/calibration/stats-tensors.safetensors')));
+
+/** Two ends of an asynchronous in-process channel (structured clone, like postMessage); counts chunks in flight. */
+function channel() {
+  const a: ((m: unknown) => void)[] = [];
+  const b: ((m: unknown) => void)[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const client: StatsPort<StatsMessage> = {
+    post: (msg) => {
+      if (msg.type === 'chunk') maxInFlight = Math.max(maxInFlight, ++inFlight);
+      const copy = structuredClone(msg);
+      setTimeout(() => b.forEach((h) => h(copy)), 1);
+    },
+    listen: (h) => (a.push(h), () => a.splice(a.indexOf(h), 1)),
+  };
+  const server: StatsPort<StatsReply> = {
+    post: (msg) => {
+      if (msg.type === 'ack') inFlight--;
+      const copy = structuredClone(msg);
+      setTimeout(() => a.forEach((h) => h(copy)), 1);
+    },
+    listen: (h) => (b.push(h), () => b.splice(b.indexOf(h), 1)),
+  };
+  return { client, server, maxInFlight: () => maxInFlight };
+}
+
+describe('statistics on another thread', () => {
+  it('gives the same results as the in-thread pass, with at most MAX_IN_FLIGHT chunks handed over', async () => {
+    const source = new MemorySource(bytes, 'stats.safetensors');
+    const p = await parseSafetensors({ name: source.name, size: source.size, head: bytes.subarray(0, 65536), tail: bytes, source, folder: { get: () => undefined, paths: () => [] } });
+    const tensors = p.model!.tensors;
+    const local = await streamFile(source, { tensors, chunkSize: 4093 });
+    const ch = channel();
+    serveStats(ch.server);
+    const remote = await streamFile(source, { tensors, chunkSize: 4093, statsSink: (t) => remoteStatsConsumer(ch.client, t, false) });
+    expect(remote).toEqual(local);
+    expect(ch.maxInFlight()).toBeLessThanOrEqual(MAX_IN_FLIGHT);
+    // the source's bytes were copied, not transferred or changed
+    expect((await streamFile(source, { tensors, stats: false })).sha256).toBe(local.sha256);
+    // the same channel serves the next pass
+    const again = await streamFile(source, { tensors, chunkSize: 1 << 20, statsSink: (t) => remoteStatsConsumer(ch.client, t, false) });
+    expect(again.stats).toEqual((await streamFile(source, { tensors, chunkSize: 1 << 20 })).stats);
+  });
+});
