@@ -2,29 +2,17 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/core/report/report';
-import { launchBrowser, type Browser } from '../helpers/browser';
 import { assertValidReport } from '../helpers/schema';
-import { serveStatic, type StaticServer } from '../helpers/static-server';
+import { useBuiltPage } from '../helpers/built-page';
 
 const ROOT = join(__dirname, '..', '..');
 const ST = join(ROOT, 'tests/fixtures/safetensors');
 const ARTIFACTS = join(__dirname, '.artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
 
-let server: StaticServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  // served under a sub-path: the build must work from anywhere (relative base)
-  server = await serveStatic(join(ROOT, 'dist'), '/some/sub/path/');
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBuiltPage({ basePath: '/some/sub/path/' });
 
 interface Recorded {
   url: string;
@@ -35,9 +23,9 @@ interface Recorded {
 async function openPage(): Promise<{ page: Page; requests: Recorded[]; markReady: () => void }> {
   const requests: Recorded[] = [];
   let ready = false;
-  const page = await browser.context.newPage();
-  browser.context.on('request', (r) => requests.push({ url: r.url(), afterReady: ready }));
-  await page.goto(server.url);
+  const page = await env.browser.context.newPage();
+  env.browser.context.on('request', (r) => requests.push({ url: r.url(), afterReady: ready }));
+  await page.goto(env.server.url);
   await page.waitForSelector('html[data-ready="true"]', { timeout: 30_000 });
   return { page, requests, markReady: () => (ready = true) };
 }
@@ -68,7 +56,7 @@ describe('the built page', () => {
     expect(report.files[0]).toMatchObject({ name: 'clean-mlp.safetensors', sha256: digest, format: 'safetensors' });
 
     // The promise: nothing leaves the origin, and nothing at all is requested after the page loaded.
-    const origin = new URL(server.url).origin;
+    const origin = new URL(env.server.url).origin;
     const foreign = requests.filter((r) => !r.url.startsWith(origin) && !r.url.startsWith('blob:') && !r.url.startsWith('data:'));
     expect(foreign).toEqual([]);
     expect(requests.filter((r) => r.afterReady && !r.url.startsWith('blob:'))).toEqual([]);

@@ -1,36 +1,25 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type Browser } from '../helpers/browser';
-import { serveStatic, type StaticServer } from '../helpers/static-server';
+import { describe, expect, it } from 'vitest';
+import { useBuiltPage } from '../helpers/built-page';
 
 const ROOT = join(__dirname, '..', '..');
 const ARTIFACTS = join(__dirname, '.artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
 
-let server: StaticServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await serveStatic(join(ROOT, 'dist'), '/some/sub/path/');
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBuiltPage({ basePath: '/some/sub/path/' });
 
 describe('the lesson page', () => {
   it('trains, traps, fine-tunes on a preset drawing, steals it back exactly and inspects both models', async () => {
-    const page = await browser.context.newPage();
+    const page = await env.browser.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    const origin = new URL(server.url).origin;
+    const origin = new URL(env.server.url).origin;
     const foreign: string[] = [];
     page.on('request', (r) => {
       if (!r.url().startsWith(origin) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreign.push(r.url());
     });
-    await page.goto(server.url + '#lesson');
+    await page.goto(env.server.url + '#lesson');
     await page.waitForSelector('html[data-ready="true"]', { timeout: 30_000 });
     await page.waitForSelector('[data-testid="lesson"]');
 

@@ -1,29 +1,16 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type Browser } from '../helpers/browser';
-import { serveStatic, type StaticServer } from '../helpers/static-server';
+import { describe, expect, it } from 'vitest';
+import { useBuiltPage } from '../helpers/built-page';
 
 const ROOT = join(__dirname, '..', '..');
 const PROBES = join(ROOT, 'tests/fixtures/probes');
-let server: StaticServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await serveStatic(join(ROOT, 'dist'));
-  // WebGPU is enabled: on these machines the adapter (SwiftShader) may or may not be usable; either way
-  // the page must pick a backend in one place and say why it fell back.
-  browser = await launchBrowser({ webgpu: true });
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBuiltPage({ webgpu: true });
 
 async function probe(file: string, backend: 'auto' | 'webgpu' | 'wasm' = 'auto') {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await page.waitForSelector('html[data-ready="true"]');
   await page.setInputFiles('[data-testid="file-input"]', join(PROBES, file));
   await page.waitForSelector('[data-testid="export-json"]:not([disabled])', { timeout: 60_000 });
