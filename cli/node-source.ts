@@ -22,16 +22,24 @@ export class NodeFileSource implements ByteSource {
     const start = Math.max(0, Math.min(offset, this.size));
     const end = Math.max(start, Math.min(offset + length, this.size));
     const buf = new Uint8Array(end - start);
-    if (buf.length === 0) return buf;
+    const got = await this.readInto(start, buf, signal);
+    return got === buf.length ? buf : buf.subarray(0, got);
+  }
+
+  async readInto(offset: number, target: Uint8Array, signal?: AbortSignal): Promise<number> {
+    throwIfAborted(signal);
+    const start = Math.max(0, Math.min(offset, this.size));
+    const length = Math.min(target.length, this.size - start);
+    if (length <= 0) return 0;
     this.handle ??= open(this.path, 'r');
     const fh = await this.handle;
     let got = 0;
-    while (got < buf.length) {
-      const { bytesRead } = await fh.read(buf, got, buf.length - got, start + got);
+    while (got < length) {
+      const { bytesRead } = await fh.read(target, got, length - got, start + got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    return got === buf.length ? buf : buf.subarray(0, got);
+    return got;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,3 @@
-import * as ort from 'onnxruntime-web';
 import { SerialQueue, type BackendCandidates, type BackendFactory } from '../src/core/probes/backend';
 import { createOrtBackend } from '../src/runtime/ort/ort-adapter';
 
@@ -11,6 +10,8 @@ let configured = false;
 const queue = new SerialQueue();
 
 export const nodeBackendFactory: BackendFactory = async (): Promise<BackendCandidates> => {
+  // loaded here, not at start-up: only `--probes` needs the runtime, and every scan pays for its import
+  const ort = await import('onnxruntime-web');
   if (!configured) {
     ort.env.wasm.numThreads = 1;
     ort.env.logLevel = 'fatal';

@@ -9,6 +9,12 @@ export interface ByteSource {
   readonly size: number;
   /** Reads [offset, offset+length) clamped to the end of the file. */
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Optional: reads from `offset` into `target` (up to its length, clamped to the end of the file) and
+   * resolves to the bytes read. Sources that can fill a caller's buffer (a Node file handle) let the
+   * streaming pass reuse its buffers instead of allocating and page-faulting a fresh one per chunk.
+   */
+  readInto?(offset: number, target: Uint8Array, signal?: AbortSignal): Promise<number>;
 }
 
 /** A File or Blob (dropped, picked, or fetched). */
@@ -92,24 +98,42 @@ export async function readExact(
   return bytes;
 }
 
-/** Iterates a source in chunks (the streaming pass shared by hashing and statistics). */
+/**
+ * Iterates a source in chunks (the streaming pass shared by hashing and statistics), reading one chunk
+ * ahead so I/O overlaps with the consumer's work.
+ *
+ * With `recycle`, a source that has `readInto` is read into two buffers taken in turn: a chunk is then
+ * valid only until the loop asks for the next one, unless the consumer transferred its buffer (detached:
+ * the loop then allocates a new one). Without it every chunk is a fresh buffer the consumer may keep.
+ */
 export async function* readChunks(
   source: ByteSource,
   chunkSize: number,
   signal?: AbortSignal,
   start = 0,
   end = source.size,
+  recycle = false,
 ): AsyncGenerator<{ offset: number; bytes: Uint8Array }> {
+  const into = recycle ? source.readInto?.bind(source) : undefined;
+  const spare: Uint8Array[] = [];
+  const read = async (at: number): Promise<Uint8Array> => {
+    const length = Math.min(chunkSize, end - at);
+    if (!into) return source.read(at, length, signal);
+    let buf = spare.pop();
+    if (!buf || buf.byteLength === 0) buf = new Uint8Array(chunkSize);
+    return buf.subarray(0, await into(at, buf.subarray(0, length), signal));
+  };
   let offset = start;
-  // Read ahead by one chunk so I/O overlaps with the consumer's work.
-  let pending: Promise<Uint8Array> | null = offset < end ? source.read(offset, Math.min(chunkSize, end - offset), signal) : null;
+  let pending: Promise<Uint8Array> | null = offset < end ? read(offset) : null;
   while (pending) {
     const bytes = await pending;
     const at = offset;
     offset += bytes.length;
     if (bytes.length === 0) break;
-    pending = offset < end ? source.read(offset, Math.min(chunkSize, end - offset), signal) : null;
+    pending = offset < end ? read(offset) : null;
     throwIfAborted(signal);
     yield { offset: at, bytes };
+    // the consumer is done with this chunk; its buffer serves a later read unless it was transferred
+    if (into && bytes.buffer.byteLength > 0) spare.push(new Uint8Array(bytes.buffer));
   }
 }

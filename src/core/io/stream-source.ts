@@ -3,6 +3,10 @@ import { STREAM_CHUNK } from './limits';
 
 /** Something that reads the bytes of a file as they stream past (hash, statistics, payload sniffing). */
 export interface ChunkConsumer {
+  /**
+   * `bytes` may be a reused buffer (see `readChunks`'s `recycle`): a consumer keeps nothing of it after
+   * `update` resolves, except by transferring its whole buffer to another thread.
+   */
   update(offset: number, bytes: Uint8Array): void | Promise<void>;
 }
 
@@ -26,7 +30,7 @@ export interface StreamOptions {
 export async function streamSource(source: ByteSource, consumers: readonly ChunkConsumer[], options: StreamOptions = {}): Promise<void> {
   const total = source.size;
   options.onProgress?.({ phase: 'read', file: source.name, done: 0, total });
-  for await (const { offset, bytes } of readChunks(source, options.chunkSize ?? STREAM_CHUNK, options.signal)) {
+  for await (const { offset, bytes } of readChunks(source, options.chunkSize ?? STREAM_CHUNK, options.signal, 0, source.size, true)) {
     for (const c of consumers) await c.update(offset, bytes);
     options.onProgress?.({ phase: 'read', file: source.name, done: offset + bytes.length, total });
   }
