@@ -21,16 +21,14 @@ export class NodeFileSource implements ByteSource {
     throwIfAborted(signal);
     const start = Math.max(0, Math.min(offset, this.size));
     const end = Math.max(start, Math.min(offset + length, this.size));
-    const buf = new Uint8Array(end - start);
-    const got = await this.readInto(start, buf, signal);
-    return got === buf.length ? buf : buf.subarray(0, got);
+    return this.readInto(start, new Uint8Array(end - start), signal);
   }
 
-  async readInto(offset: number, target: Uint8Array, signal?: AbortSignal): Promise<number> {
+  async readInto(offset: number, target: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     throwIfAborted(signal);
     const start = Math.max(0, Math.min(offset, this.size));
     const length = Math.min(target.length, this.size - start);
-    if (length <= 0) return 0;
+    if (length <= 0) return target.subarray(0, 0);
     this.handle ??= open(this.path, 'r');
     const fh = await this.handle;
     let got = 0;
@@ -39,7 +37,7 @@ export class NodeFileSource implements ByteSource {
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    return got;
+    return target.subarray(0, got);
   }
 
   async close(): Promise<void> {

@@ -2,13 +2,13 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { TensorInfo } from '../src/core/model/types';
 import { createStatsConsumer } from '../src/core/stats/stats-consumer';
 import type { StatsSink } from '../src/core/stream-file';
-import { remoteStatsConsumer, serveStats, type StatsMessage, type StatsPort, type StatsReply } from '../src/workers/stats-remote';
+import { remoteStatsConsumer, serveRemote, type RemoteMessage, type RemotePort, type RemoteReply } from '../src/workers/chunk-remote';
 
 /**
  * Weight statistics on worker threads for the CLI: `streamFile(source, { statsSink: threadedStats })`
  * hashes with Node's native SHA-256 on the calling thread while a worker thread reduces the same chunks
- * (transferred, not copied: NodeFileSource returns a fresh buffer per read). Identical results to the
- * in-thread consumer. Threads are started on first use, reused, and never keep the process alive.
+ * (copied into buffers that come back with each acknowledgement, so no chunk allocates fresh memory).
+ * Identical results to the in-thread consumer. Threads are started on first use, reused, and never keep the process alive.
  *
  * The worker runs this very module (in the esbuild bundle: the bundle itself, whose top level only
  * defines functions): `workerData.tamperscopeStats` makes it serve instead.
@@ -20,7 +20,7 @@ const MAX_THREADS = 4;
 
 interface Thread {
   worker: Worker;
-  port: StatsPort<StatsMessage>;
+  port: RemotePort<RemoteMessage>;
   broken: boolean;
 }
 
@@ -64,7 +64,7 @@ export function threadedStats(tensors: readonly TensorInfo[]): StatsSink {
   }
   const thread = t;
   thread.worker.ref();
-  return remoteStatsConsumer(thread.port, tensors, true, () => {
+  return remoteStatsConsumer(thread.port, tensors, () => {
     thread.worker.unref();
     if (!thread.broken) idle.push(thread);
   });
@@ -72,8 +72,8 @@ export function threadedStats(tensors: readonly TensorInfo[]): StatsSink {
 
 if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[MARK]) {
   const port = parentPort;
-  serveStats({
-    post: (msg: StatsReply) => port.postMessage(msg),
+  serveRemote({
+    post: (msg: RemoteReply, transfer) => port.postMessage(msg, transfer ?? []),
     listen: (handler) => {
       port.on('message', handler);
       return () => port.off('message', handler);

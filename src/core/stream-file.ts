@@ -54,6 +54,7 @@ export async function streamFile(source: ByteSource, options: StreamFileOptions 
       onProgress: options.onProgress ? (p) => options.onProgress!(p.done, p.total) : undefined,
     });
   } catch (e) {
+    h.dispose?.();
     stats?.dispose?.();
     throw e;
   }

@@ -22,7 +22,7 @@ interface Slot {
  */
 export class StreamPool {
   private slots: Slot[] = [];
-  private statsWorkers: Worker[] = [];
+  private reducers: Worker[] = [];
   private pending = new Map<number, Pending>();
   private queue: (() => void)[] = [];
   private nextId = 1;
@@ -33,20 +33,22 @@ export class StreamPool {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL('./stream.worker.ts', import.meta.url), { type: 'module', name: `stream-${i}` });
       const slot: Slot = { worker, busy: false };
-      // each stream worker gets a statistics worker of its own, joined by a channel: one file's hash and
-      // statistics then run on two cores (started here, with the page, so no script is fetched later)
-      const stats = new Worker(new URL('./stats.worker.ts', import.meta.url), { type: 'module', name: `stats-${i}` });
-      const channel = new MessageChannel();
-      readies.push(
-        new Promise<void>((resolve) => {
-          stats.addEventListener('message', (ev: MessageEvent<{ type: string }>) => {
-            if (ev.data?.type === 'ready') resolve();
-          });
-        }),
-      );
-      stats.postMessage({ type: 'port', port: channel.port2 }, [channel.port2]);
-      worker.postMessage({ type: 'stats-port', port: channel.port1 } satisfies StreamRequest, [channel.port1]);
-      this.statsWorkers.push(stats);
+      // each stream worker gets two reducers of its own, joined by channels: one file's reads, hash and
+      // statistics then run on three threads (started here, with the page, so no script is fetched later)
+      for (const kind of ['hash', 'stats'] as const) {
+        const reducer = new Worker(new URL('./reduce.worker.ts', import.meta.url), { type: 'module', name: `${kind}-${i}` });
+        const channel = new MessageChannel();
+        readies.push(
+          new Promise<void>((resolve) => {
+            reducer.addEventListener('message', (ev: MessageEvent<{ type: string }>) => {
+              if (ev.data?.type === 'ready') resolve();
+            });
+          }),
+        );
+        reducer.postMessage({ type: 'port', port: channel.port2 }, [channel.port2]);
+        worker.postMessage({ type: 'reducer-port', kind, port: channel.port1 } satisfies StreamRequest, [channel.port1]);
+        this.reducers.push(reducer);
+      }
       readies.push(
         new Promise<void>((resolve) => {
           worker.addEventListener('message', (ev: MessageEvent<StreamResponse>) => {

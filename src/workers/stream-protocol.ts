@@ -5,8 +5,8 @@ import type { StreamFileResult } from '../core/stream-file';
 export type StreamRequest =
   | { type: 'stream'; id: number; blob: Blob; name: string; tensors: TensorInfo[] }
   | { type: 'cancel'; id: number }
-  /** the port of this worker's statistics worker (src/workers/stats.worker.ts), sent once at start */
-  | { type: 'stats-port'; port: MessagePort };
+  /** the port of one of this worker's reducers (src/workers/reduce.worker.ts), each sent once at start */
+  | { type: 'reducer-port'; kind: 'hash' | 'stats'; port: MessagePort };
 
 export type StreamResponse =
   | { type: 'ready' }

@@ -3,7 +3,7 @@ import type { HashFactory } from '../core/hash/sha256';
 import { BlobSource, MemorySource, type ByteSource } from '../core/io/byte-source';
 import { isAbortError } from '../core/io/errors';
 import { streamFile } from '../core/stream-file';
-import { remoteStatsConsumer, type StatsMessage, type StatsPort } from './stats-remote';
+import { remoteSha256, remoteStatsConsumer, type RemoteMessage, type RemotePort } from './chunk-remote';
 import type { StreamRequest, StreamResponse } from './stream-protocol';
 
 /**
@@ -19,14 +19,27 @@ const scope = self as unknown as DedicatedWorkerGlobalScope;
 const controllers = new Map<number, AbortController>();
 
 /**
- * This worker's statistics worker (started by the pool with the page, joined by a MessageChannel): one
- * file's statistics are computed there while this worker hashes, so a single file uses two cores.
- * Passes overlap only when a request arrives before the previous one finished; they then share it in turn.
+ * This worker's two reducers (src/workers/reduce.worker.ts, started by the pool with the page, joined by
+ * MessageChannels): one hashes, one computes statistics, while this thread only reads. Chromium delivers
+ * a Blob read's data on the reading thread's event loop, so a hash on this thread would stall every read
+ * for as long as it runs; on their own threads reading, hashing and statistics overlap.
+ * A reducer serves one pass at a time; a pass that finds one busy does that work here instead.
  */
-let statsPort: StatsPort<StatsMessage> | null = null;
-let statsBusy = false;
+interface Reducer {
+  port: RemotePort<RemoteMessage>;
+  busy: boolean;
+}
+const reducers: Partial<Record<'hash' | 'stats', Reducer>> = {};
 
-function portOf(port: MessagePort): StatsPort<StatsMessage> {
+/** Takes a reducer for one pass; `release` gives it back. */
+function take(kind: 'hash' | 'stats'): Reducer | null {
+  const r = reducers[kind];
+  if (!r || r.busy) return null;
+  r.busy = true;
+  return r;
+}
+
+function portOf(port: MessagePort): RemotePort<RemoteMessage> {
   port.start();
   return {
     post: (msg, transfer) => port.postMessage(msg, transfer ?? []),
@@ -56,25 +69,27 @@ function oneShot(bytes: Uint8Array): HashFactory {
 async function handle(req: Extract<StreamRequest, { type: 'stream' }>): Promise<void> {
   const ctrl = new AbortController();
   controllers.set(req.id, ctrl);
-  const port = statsPort && !statsBusy ? statsPort : null;
-  if (port) statsBusy = true;
+  const statsWorker = req.tensors.some((t) => t.file === req.name) ? take('stats') : null;
+  let hashWorker: Reducer | null = null;
   try {
-    let source: ByteSource = new BlobSource(req.blob, req.name);
+    const blob = new BlobSource(req.blob, req.name);
+    let source: ByteSource = blob;
     let hashFactory: HashFactory | undefined;
     let mode: 'one-shot' | 'streaming' = 'streaming';
     if (req.blob.size <= ONE_SHOT_MAX && crypto?.subtle) {
-      const bytes = new Uint8Array(await req.blob.arrayBuffer());
+      // through the byte stream into one buffer: Blob.arrayBuffer() would copy the file twice
+      const bytes = await blob.readInto(0, new Uint8Array(req.blob.size), ctrl.signal);
       source = new MemorySource(bytes, req.name);
       hashFactory = oneShot(bytes);
       mode = 'one-shot';
+    } else if ((hashWorker = take('hash'))) {
+      hashFactory = remoteSha256(hashWorker.port);
     }
     let last = 0;
-    // statistics on the statistics worker when it is free; a streamed Blob's slices are fresh buffers
-    // that may be transferred, a buffered file's chunks are views of the one buffer and are copied
     const result = await streamFile(source, {
       tensors: req.tensors,
       hashFactory,
-      statsSink: port ? (tensors) => remoteStatsConsumer(port, tensors, mode === 'streaming') : undefined,
+      statsSink: statsWorker ? (tensors) => remoteStatsConsumer(statsWorker.port, tensors) : undefined,
       chunkSize: BROWSER_CHUNK,
       signal: ctrl.signal,
       onProgress: (done, total) => {
@@ -89,14 +104,15 @@ async function handle(req: Extract<StreamRequest, { type: 'stream' }>): Promise<
   } catch (e) {
     post({ type: 'error', id: req.id, message: e instanceof Error ? e.message : String(e), aborted: isAbortError(e) });
   } finally {
-    if (port) statsBusy = false;
+    if (statsWorker) statsWorker.busy = false;
+    if (hashWorker) hashWorker.busy = false;
     controllers.delete(req.id);
   }
 }
 
 scope.onmessage = (ev: MessageEvent<StreamRequest>) => {
   const msg = ev.data;
-  if (msg.type === 'stats-port') statsPort = portOf(msg.port);
+  if (msg.type === 'reducer-port') reducers[msg.kind] = { port: portOf(msg.port), busy: false };
   else if (msg.type === 'cancel') controllers.get(msg.id)?.abort();
   else if (msg.type === 'stream') void handle(msg);
 };

@@ -5,6 +5,7 @@ import { launchBrowser } from '../helpers/browser';
 import { serveStatic } from '../helpers/static-server';
 import { DATA } from './data';
 import type { BenchRow } from './rows';
+import { buildOnce } from './page';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The budget (issue 3): a 10,000-node graph drawn within 3 s of choosing the file. */
@@ -25,7 +26,7 @@ function graph10k(): string {
  */
 export async function benchGraph(): Promise<BenchRow[]> {
   const model = graph10k();
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
+  buildOnce();
   const server = await serveStatic(join(ROOT, 'dist'));
   const browser = await launchBrowser();
   const times: number[] = [];

@@ -7,6 +7,7 @@ import { launchBrowser } from '../helpers/browser';
 import { serveStatic } from '../helpers/static-server';
 import { DATA, GiB } from './data';
 import type { BenchRow } from './rows';
+import { buildOnce } from './page';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -76,7 +77,7 @@ export async function benchHeaderOnly(): Promise<BenchRow[]> {
   rows.push({ name: `header-only results, ${(onnxSize / GiB).toFixed(1)} GiB ONNX (core, Node) vs 1 s budget`, ratio: ox.ms / 1000, value: ox.ms, baseline: 1000, unit: 'ms', target: 1, lowerIsBetter: true });
 
   // the page: from handing over the file to the first drawn verdict (hashing goes on afterwards; cancelled)
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
+  buildOnce();
   const server = await serveStatic(join(ROOT, 'dist'));
   const browser = await launchBrowser();
   try {

@@ -1,13 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser';
-import { serveStatic } from '../helpers/static-server';
 import { GiB, MiB, randomFile, sha256sumSeconds } from './data';
+import { ROOT, timeInspection, withBuiltPage } from './page';
 import type { BenchRow } from './rows';
-
-const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Resident memory (bytes) of every process of this browser profile, read from /proc. */
 function browserRss(profile: string): number {
@@ -25,19 +21,6 @@ function browserRss(profile: string): number {
   return total;
 }
 
-async function timeInspection(page: Page, files: string[], onSample?: () => void): Promise<number> {
-  await page.reload();
-  await page.waitForSelector('html[data-ready="true"]');
-  const t = Date.now();
-  await page.setInputFiles('[data-testid="file-input"]', files);
-  const timer = onSample ? setInterval(onSample, 100) : null;
-  await page.waitForSelector('[data-testid="elapsed"]', { timeout: 600_000 });
-  if (timer) clearInterval(timer);
-  const shown = await page.textContent('[data-testid="elapsed"]');
-  const s = Number(/([\d.]+) s/.exec(shown ?? '')?.[1]);
-  return Number.isFinite(s) && s > 0 ? s : (Date.now() - t) / 1000;
-}
-
 /** SHA-256 in the page (headless Chromium) and in the CLI, each against sha256sum on the same bytes. */
 export async function benchHashing(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
@@ -46,14 +29,7 @@ export async function benchHashing(): Promise<BenchRow[]> {
   const shardA = randomFile('shard-a-384m.bin', 384 * MiB);
   const shardB = randomFile('shard-b-384m.bin', 384 * MiB);
 
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
-  const server = await serveStatic(join(ROOT, 'dist'));
-  const browser = await launchBrowser();
-  try {
-    const page = await browser.context.newPage();
-    await page.goto(server.url);
-    await page.waitForSelector('html[data-ready="true"]');
-
+  await withBuiltPage(async ({ page, browser }) => {
     // 1 GiB streamed, with the browser's memory sampled throughout
     const before = browserRss(browser.profile);
     let peak = before;
@@ -70,13 +46,9 @@ export async function benchHashing(): Promise<BenchRow[]> {
     const one = await timeInspection(page, [shardA]);
     const two = await timeInspection(page, [shardA, shardB]);
     rows.push({ name: 'page sha256 two shards in parallel vs one shard', ratio: (768 / two) / (384 / one), value: 768 / two, baseline: 384 / one, unit: 'MiB/s', target: 1.7 });
-    await page.close();
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  });
 
-  // The CLI end to end (process start included) on the 1 GiB file
+  // The CLI end to end (process start included) on the 1 GiB file, from the bundle withBuiltPage built
   const t = process.hrtime.bigint();
   const r = spawnSync('node', [join(ROOT, 'bin/tamperscope.mjs'), 'scan', big, '--json'], { maxBuffer: 64 * MiB });
   const cli = Number(process.hrtime.bigint() - t) / 1e9;

@@ -6,6 +6,7 @@ import { openSession } from '../../src/core/probes/backend';
 import { runProbes } from '../../src/core/probes/run-probes';
 import { planProbeInputs, synthesizeProbes } from '../../src/core/probes/synthesize-inputs';
 import type { BenchRow } from './rows';
+import { buildOnce } from './page';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -66,10 +67,9 @@ export async function benchProbes(): Promise<BenchRow[]> {
  * single inference the suite itself measured on that backend.
  */
 export async function benchProbesPage(): Promise<BenchRow[]> {
-  const { execFileSync } = await import('node:child_process');
   const { launchBrowser } = await import('../helpers/browser');
   const { serveStatic } = await import('../helpers/static-server');
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
+  buildOnce();
   const server = await serveStatic(join(ROOT, 'dist'));
   const browser = await launchBrowser({ webgpu: true });
   const rows: BenchRow[] = [];

@@ -5,6 +5,8 @@
  *    files (tests/bench/.data, git-ignored, made once and reused), in the CLI's arrangement (native hash,
  *    statistics thread) and the page's (WASM hash, statistics worker), plus the single-thread pass for
  *    reference. Ratio = (hash-alone time) / (hash+stats time): 1.0 means statistics are free.
+ *    The page itself, in headless Chromium: inspecting the same files against inspecting as many random
+ *    bytes (no tensors: the hash alone), each the page's own "done in" figure.
  * 2. CPU statistics vs NumPy's equivalent on the same tensors (ratio = NumPy time / ours: ≥ 1 means we are
  *    at least as fast). NumPy computes the same set: min, max, mean, std, kurtosis, zeros, NaN, Inf,
  *    a 64-bin histogram, median and MAD, row and column norms.
@@ -21,7 +23,8 @@ import { streamFile } from '../../src/core/stream-file';
 import { createStatsConsumer } from '../../src/core/stats/stats-consumer';
 import { parseSafetensors } from '../../src/core/formats/safetensors/parse-safetensors';
 import type { TensorInfo } from '../../src/core/model/types';
-import { DATA, GiB, MiB } from './data';
+import { DATA, GiB, MiB, randomFile } from './data';
+import { timeInspection, withBuiltPage } from './page';
 import type { BenchRow } from './rows';
 
 const ROWS = 8192;
@@ -91,7 +94,7 @@ type Arrangement = 'cli' | 'page' | 'one-thread';
  * The budget's two sides on the same file in the same run, each as the product runs it:
  * - cli: Node's native SHA-256 on the main thread, statistics on a worker thread (cli/stats-threads.ts);
  * - page: the stream worker's WASM SHA-256 with the statistics worker beside it, emulated in Node with the
- *   same code (streamFile + src/workers/stats-remote.ts over a worker thread instead of a page Worker);
+ *   same code (streamFile + src/workers/chunk-remote.ts over a worker thread instead of a page Worker);
  * - one-thread: native hash and statistics serialised on one thread (what the CLI did before).
  */
 async function onePass(path: string, how: Arrangement): Promise<BenchRow> {
@@ -164,6 +167,60 @@ print(time.perf_counter() - t)
   };
 }
 
+/**
+ * The page, end to end in headless Chromium: the whole inspection of each safetensors file (reads, WASM
+ * hash and statistics on their own workers, then the weight analyses) against the whole inspection of a
+ * file of random bytes of the same size (no tensors: reads and hash alone).
+ */
+async function pagePasses(files: string[]): Promise<BenchRow[]> {
+  return withBuiltPage(async ({ page }) => {
+    const rows: BenchRow[] = [];
+    for (const path of files) {
+      const size = statSync(path).size;
+      const plain = randomFile(`random-${size}.bin`, size);
+      execFileSync('sh', ['-c', `cat "${path}" > /dev/null`]);
+      const alone = await timeInspection(page, [plain]);
+      const both = await timeInspection(page, [path]);
+      const dtype = path.includes('bf16') ? 'bfloat16' : 'float32';
+      rows.push({
+        name: `stats: hash+statistics in one pass vs hash alone (${dtype}, ${(size / GiB).toFixed(1)} GiB, page in Chromium, whole inspection)`,
+        ratio: alone / both,
+        value: size / 1e6 / both,
+        baseline: size / 1e6 / alone,
+        unit: 'MB/s',
+        target: 0.8,
+        note: `load average ${loadavg()[0].toFixed(2)}`,
+      });
+    }
+    return rows;
+  });
+}
+
+/**
+ * WebGPU against the CPU on the page's self-test reduction (counts, moments, 8192 log bins of 1M values,
+ * src/runtime/webgpu), in Chromium with WebGPU enabled. Here the only adapter is SwiftShader, a CPU
+ * renderer, so the row says which adapter it measured; the CPU row is the worker's fallback code.
+ */
+async function webGpuVersusCpu(): Promise<BenchRow[]> {
+  return withBuiltPage(
+    async ({ page }) => {
+      await page.setInputFiles('[data-testid="file-input"]', join(import.meta.dirname, '../fixtures/calibration/stats-tensors.safetensors'));
+      await page.waitForSelector('[data-testid="backend-name"]', { timeout: 60_000 });
+      await page.click('[data-testid="selftest-run"]');
+      const res = page.locator('[data-testid="selftest-result"]');
+      await res.waitFor({ timeout: 300_000 });
+      const backend = await res.getAttribute('data-backend');
+      if (backend !== 'webgpu') return [];
+      const gpu = Number(await res.getAttribute('data-gpu-ms'));
+      const cpu = Number(await res.getAttribute('data-cpu-ms'));
+      const adapter = (await res.getAttribute('data-adapter')) || 'unknown adapter';
+      const ok = (await res.getAttribute('data-ok')) === 'true';
+      return [{ name: `stats: WebGPU vs CPU reduction of 1M values in the page (${adapter}${ok ? '' : ', RESULTS DISAGREE'})`, ratio: cpu / gpu, value: gpu, baseline: cpu, unit: 'ms', lowerIsBetter: false }];
+    },
+    { webgpu: true },
+  );
+}
+
 export async function benchStats(): Promise<BenchRow[]> {
   const f32 = makeFile('stats-f32-2g.safetensors', 'F32', 8); // 8 × 256 MiB = 2 GiB
   const bf16 = makeFile('stats-bf16-2g.safetensors', 'BF16', 16); // 16 × 128 MiB = 2 GiB
@@ -174,5 +231,7 @@ export async function benchStats(): Promise<BenchRow[]> {
     rows.push(await onePass(p, 'one-thread'));
     rows.push(await versusNumpy(p));
   }
+  rows.push(...(await pagePasses([f32, bf16])));
+  rows.push(...(await webGpuVersusCpu()));
   return rows;
 }

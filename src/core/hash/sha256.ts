@@ -4,9 +4,12 @@ import { streamSource, type ChunkConsumer, type StreamOptions } from '../io/stre
 
 /** An incremental SHA-256. The page and tests use hash-wasm; the CLI injects Node's native hash. */
 export interface IncrementalHash {
-  update(bytes: Uint8Array): void;
+  /** may be async: a hash on another thread resolves once it has room for the next chunk */
+  update(bytes: Uint8Array): void | Promise<void>;
   /** may be async: the page's one-shot WebCrypto digest of a buffered file resolves later */
   digestHex(): string | Promise<string>;
+  /** releases what the hash holds when the pass ends early (abort, read error) */
+  dispose?(): void;
 }
 
 export type HashFactory = () => Promise<IncrementalHash>;

@@ -1,18 +1,18 @@
 /// <reference lib="webworker" />
-import { serveStats, type StatsReply } from './stats-remote';
+import { serveRemote, type RemoteReply } from './chunk-remote';
 
 /**
- * Weight statistics for a stream worker (src/workers/stream.worker.ts): started by the stream pool with
- * the page, connected to its stream worker by a MessageChannel, so one file's hashing and statistics run
- * on two cores.
+ * A reducer of a stream worker's chunks (src/workers/stream.worker.ts): the SHA-256 or the weight
+ * statistics of the pass. Started by the stream pool with the page and connected to its stream worker by
+ * a MessageChannel, so one file's reads, hash and statistics run on three threads.
  */
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
 scope.onmessage = (ev: MessageEvent<{ type: 'port'; port: MessagePort }>) => {
   if (ev.data?.type !== 'port') return;
   const port = ev.data.port;
-  serveStats({
-    post: (msg: StatsReply) => port.postMessage(msg),
+  serveRemote({
+    post: (msg: RemoteReply, transfer) => port.postMessage(msg, transfer ?? []),
     listen: (handler) => {
       const h = (e: MessageEvent) => handler(e.data);
       port.addEventListener('message', h);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../core/formats/safetensors/parse-safetensors';
 import { MemorySource } from '../core/io/byte-source';
 import { streamFile } from '../core/stream-file';
-import { MAX_IN_FLIGHT, remoteStatsConsumer, serveStats, type StatsMessage, type StatsPort, type StatsReply } from './stats-remote';
+import { MAX_IN_FLIGHT, remoteSha256, remoteStatsConsumer, serveRemote, type RemoteMessage, type RemotePort, type RemoteReply } from './chunk-remote';
 
 const bytes = new Uint8Array(readFileSync(join(__dirname, '../../tests/fixtures/calibration/stats-tensors.safetensors')));
 
@@ -14,7 +14,7 @@ function channel() {
   const b: ((m: unknown) => void)[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
-  const client: StatsPort<StatsMessage> = {
+  const client: RemotePort<RemoteMessage> = {
     post: (msg) => {
       if (msg.type === 'chunk') maxInFlight = Math.max(maxInFlight, ++inFlight);
       const copy = structuredClone(msg);
@@ -22,7 +22,7 @@ function channel() {
     },
     listen: (h) => (a.push(h), () => a.splice(a.indexOf(h), 1)),
   };
-  const server: StatsPort<StatsReply> = {
+  const server: RemotePort<RemoteReply> = {
     post: (msg) => {
       if (msg.type === 'ack') inFlight--;
       const copy = structuredClone(msg);
@@ -40,14 +40,26 @@ describe('statistics on another thread', () => {
     const tensors = p.model!.tensors;
     const local = await streamFile(source, { tensors, chunkSize: 4093 });
     const ch = channel();
-    serveStats(ch.server);
-    const remote = await streamFile(source, { tensors, chunkSize: 4093, statsSink: (t) => remoteStatsConsumer(ch.client, t, false) });
+    serveRemote(ch.server);
+    const remote = await streamFile(source, { tensors, chunkSize: 4093, statsSink: (t) => remoteStatsConsumer(ch.client, t) });
     expect(remote).toEqual(local);
     expect(ch.maxInFlight()).toBeLessThanOrEqual(MAX_IN_FLIGHT);
     // the source's bytes were copied, not transferred or changed
     expect((await streamFile(source, { tensors, stats: false })).sha256).toBe(local.sha256);
     // the same channel serves the next pass
-    const again = await streamFile(source, { tensors, chunkSize: 1 << 20, statsSink: (t) => remoteStatsConsumer(ch.client, t, false) });
+    const again = await streamFile(source, { tensors, chunkSize: 1 << 20, statsSink: (t) => remoteStatsConsumer(ch.client, t) });
     expect(again.stats).toEqual((await streamFile(source, { tensors, chunkSize: 1 << 20 })).stats);
+  });
+
+  it('hashes on the other side: the digest equals the in-thread one, for every chunk size, on one channel', async () => {
+    const source = new MemorySource(bytes, 'stats.safetensors');
+    const ch = channel();
+    serveRemote(ch.server);
+    const local = (await streamFile(source, { stats: false })).sha256;
+    for (const chunkSize of [4093, 65536, 1 << 20]) {
+      const remote = await streamFile(source, { stats: false, chunkSize, hashFactory: remoteSha256(ch.client) });
+      expect(remote.sha256).toBe(local);
+    }
+    expect(ch.maxInFlight()).toBeLessThanOrEqual(MAX_IN_FLIGHT);
   });
 });
