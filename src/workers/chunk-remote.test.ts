@@ -62,4 +62,19 @@ describe('statistics on another thread', () => {
     }
     expect(ch.maxInFlight()).toBeLessThanOrEqual(MAX_IN_FLIGHT);
   });
+
+  it('a pass waiting on a reducer that died fails with its message instead of waiting for ever', async () => {
+    const source = new MemorySource(bytes, 'stats.safetensors');
+    const handlers: ((m: unknown) => void)[] = [];
+    let posted = 0;
+    // a port whose other side never answers, as when the reducer's worker died
+    const dead: RemotePort<RemoteMessage> = {
+      post: (msg) => {
+        if (msg.type === 'chunk' && ++posted === MAX_IN_FLIGHT) setTimeout(() => handlers.forEach((h) => h({ type: 'error', stream: -1, message: 'the worker stopped' })), 5);
+      },
+      listen: (h) => (handlers.push(h), () => handlers.splice(handlers.indexOf(h), 1)),
+    };
+    await expect(streamFile(source, { stats: false, chunkSize: 4096, hashFactory: remoteSha256(dead) })).rejects.toThrow(/hash worker: the worker stopped/);
+    expect(handlers).toHaveLength(0);
+  });
 });

@@ -45,6 +45,10 @@ export class StreamPool {
             });
           }),
         );
+        reducer.addEventListener('error', (ev: ErrorEvent) => {
+          ev.preventDefault();
+          worker.postMessage({ type: 'reducer-failed', kind, message: ev.message || 'the worker stopped' } satisfies StreamRequest);
+        });
         reducer.postMessage({ type: 'port', port: channel.port2 }, [channel.port2]);
         worker.postMessage({ type: 'reducer-port', kind, port: channel.port1 } satisfies StreamRequest, [channel.port1]);
         this.reducers.push(reducer);

@@ -28,27 +28,42 @@ const controllers = new Map<number, AbortController>();
 interface Reducer {
   port: RemotePort<RemoteMessage>;
   busy: boolean;
+  /** the reducer's worker died (the pool saw its error event): never taken again */
+  broken: boolean;
+  /** tells the pass waiting on this reducer, through its own listeners, that no answer will come */
+  fail(message: string): void;
 }
 const reducers: Partial<Record<'hash' | 'stats', Reducer>> = {};
 
-/** Takes a reducer for one pass; `release` gives it back. */
+/** Takes a reducer for one pass (the pass sets `busy` back to false when it ends). */
 function take(kind: 'hash' | 'stats'): Reducer | null {
   const r = reducers[kind];
-  if (!r || r.busy) return null;
+  if (!r || r.busy || r.broken) return null;
   r.busy = true;
   return r;
 }
 
-function portOf(port: MessagePort): RemotePort<RemoteMessage> {
+function reducerOf(port: MessagePort): Reducer {
   port.start();
-  return {
-    post: (msg, transfer) => port.postMessage(msg, transfer ?? []),
-    listen: (handler) => {
-      const h = (e: MessageEvent) => handler(e.data);
-      port.addEventListener('message', h);
-      return () => port.removeEventListener('message', h);
+  const handlers = new Set<(msg: unknown) => void>();
+  port.addEventListener('message', (e: MessageEvent) => handlers.forEach((h) => h(e.data)));
+  const r: Reducer = {
+    busy: false,
+    broken: false,
+    port: {
+      post: (msg, transfer) => port.postMessage(msg, transfer ?? []),
+      listen: (handler) => {
+        handlers.add(handler);
+        return () => handlers.delete(handler);
+      },
+    },
+    fail: (message) => {
+      r.broken = true;
+      // stream -1: every consumer on this port fails, whatever stream it waits on
+      handlers.forEach((h) => h({ type: 'error', stream: -1, message }));
     },
   };
+  return r;
 }
 
 function post(msg: StreamResponse): void {
@@ -112,7 +127,8 @@ async function handle(req: Extract<StreamRequest, { type: 'stream' }>): Promise<
 
 scope.onmessage = (ev: MessageEvent<StreamRequest>) => {
   const msg = ev.data;
-  if (msg.type === 'reducer-port') reducers[msg.kind] = { port: portOf(msg.port), busy: false };
+  if (msg.type === 'reducer-port') reducers[msg.kind] = reducerOf(msg.port);
+  else if (msg.type === 'reducer-failed') reducers[msg.kind]?.fail(msg.message);
   else if (msg.type === 'cancel') controllers.get(msg.id)?.abort();
   else if (msg.type === 'stream') void handle(msg);
 };

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { GiB, MiB, randomFile, sha256sumSeconds } from './data';
 import { ROOT, timeInspection, withBuiltPage } from './page';
 import type { BenchRow } from './rows';
@@ -19,6 +20,47 @@ function browserRss(profile: string): number {
     }
   }
   return total;
+}
+
+/**
+ * What this browser on this machine allows at best, measured in a worker of the same page, for reading the
+ * rows above: hash-wasm over bytes already in memory (no streaming pipeline can beat it), reading the file
+ * through a byte stream (no hashing), and WebCrypto's one-shot digest of the 200 MiB file in memory.
+ */
+async function ceilings(page: Page, mid: string): Promise<{ wasmMBs: number; readMBs: number; digestSeconds: number; readSeconds: number }> {
+  const lib = readFileSync(join(ROOT, 'node_modules/hash-wasm/dist/sha256.umd.min.js'), 'utf8');
+  await page.reload();
+  await page.waitForSelector('html[data-ready="true"]');
+  await page.evaluate(() => {
+    const i = document.createElement('input');
+    i.type = 'file';
+    i.id = 'bench-file';
+    document.body.append(i);
+  });
+  await page.setInputFiles('#bench-file', mid);
+  return page.evaluate(async (lib) => {
+    const file = (document.getElementById('bench-file') as HTMLInputElement).files![0];
+    const src = `${lib};onmessage = async (e) => {
+      const f = e.data, MB = 1e6, CH = 8 << 20;
+      const h = await hashwasm.createSHA256(); const buf = new Uint8Array(CH); crypto.getRandomValues(buf.subarray(0, 65536));
+      let t = performance.now(); h.init(); for (let i = 0; i < 32; i++) h.update(buf); h.digest();
+      const wasmMBs = 32 * CH / MB / ((performance.now() - t) / 1000);
+      const whole = new Uint8Array(f.size); t = performance.now();
+      const rd = f.stream().getReader({ mode: 'byob' }); let got = 0, view = whole;
+      while (got < f.size) { const r = await rd.read(new Uint8Array(view.buffer, got, f.size - got)); if (r.done) break; view = new Uint8Array(r.value.buffer); got += r.value.length; }
+      const readSeconds = (performance.now() - t) / 1000;
+      t = performance.now(); await crypto.subtle.digest('SHA-256', view);
+      postMessage({ wasmMBs, readMBs: f.size / MB / readSeconds, readSeconds, digestSeconds: (performance.now() - t) / 1000 });
+    }`;
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+    const r = await new Promise<{ wasmMBs: number; readMBs: number; digestSeconds: number; readSeconds: number }>((res, rej) => {
+      w.onmessage = (e) => res(e.data);
+      w.onerror = (e) => rej(new Error(e.message));
+      w.postMessage(file);
+    });
+    w.terminate();
+    return r;
+  }, lib);
 }
 
 /** SHA-256 in the page (headless Chromium) and in the CLI, each against sha256sum on the same bytes. */
@@ -46,6 +88,12 @@ export async function benchHashing(): Promise<BenchRow[]> {
     const one = await timeInspection(page, [shardA]);
     const two = await timeInspection(page, [shardA, shardB]);
     rows.push({ name: 'page sha256 two shards in parallel vs one shard', ratio: (768 / two) / (384 / one), value: 768 / two, baseline: 384 / one, unit: 'MiB/s', target: 1.7 });
+
+    // the limits these rows run into here (no target: they say what a target above them would need)
+    const c = await ceilings(page, mid);
+    const sumMB = (GiB * 200) / 1024 / 1e6 / sumMid;
+    rows.push({ name: 'ceiling: hash-wasm over bytes in memory in a page worker vs sha256sum (no streaming hash can beat it)', ratio: c.wasmMBs / sumMB, value: c.wasmMBs, baseline: sumMB, unit: 'MB/s' });
+    rows.push({ name: 'ceiling: page reads 200 MiB (byte stream) then one-shot WebCrypto digest vs sha256sum', ratio: sumMid / (c.readSeconds + c.digestSeconds), value: c.readSeconds + c.digestSeconds, baseline: sumMid, unit: 's', note: `read ${c.readMBs.toFixed(0)} MB/s, digest ${c.digestSeconds.toFixed(2)} s` });
   });
 
   // The CLI end to end (process start included) on the 1 GiB file, from the bundle withBuiltPage built
