@@ -7,8 +7,8 @@ import { remoteStatsConsumer, serveRemote, type RemoteMessage, type RemotePort, 
 /**
  * Weight statistics on worker threads for the CLI: `streamFile(source, { statsSink: threadedStats })`
  * hashes with Node's native SHA-256 on the calling thread while a worker thread reduces the same chunks
- * (copied into buffers that come back with each acknowledgement, so no chunk allocates fresh memory).
- * Identical results to the in-thread consumer. Threads are started on first use, reused, and never keep the process alive.
+ * (transferred, not copied: the statistics run after the hash). Identical results to the in-thread
+ * consumer. Threads are started on first use, reused, and never keep the process alive.
  *
  * The worker runs this very module (in the esbuild bundle: the bundle itself, whose top level only
  * defines functions): `workerData.tamperscopeStats` makes it serve instead.
@@ -64,7 +64,7 @@ export function threadedStats(tensors: readonly TensorInfo[]): StatsSink {
   }
   const thread = t;
   thread.worker.ref();
-  return remoteStatsConsumer(thread.port, tensors, () => {
+  return remoteStatsConsumer(thread.port, tensors, true, () => {
     thread.worker.unref();
     if (!thread.broken) idle.push(thread);
   });

@@ -41,13 +41,13 @@ describe('statistics on another thread', () => {
     const local = await streamFile(source, { tensors, chunkSize: 4093 });
     const ch = channel();
     serveRemote(ch.server);
-    const remote = await streamFile(source, { tensors, chunkSize: 4093, statsSink: (t) => remoteStatsConsumer(ch.client, t) });
+    const remote = await streamFile(source, { tensors, chunkSize: 4093, statsSink: (t) => remoteStatsConsumer(ch.client, t, false) });
     expect(remote).toEqual(local);
     expect(ch.maxInFlight()).toBeLessThanOrEqual(MAX_IN_FLIGHT);
     // the source's bytes were copied, not transferred or changed
     expect((await streamFile(source, { tensors, stats: false })).sha256).toBe(local.sha256);
     // the same channel serves the next pass
-    const again = await streamFile(source, { tensors, chunkSize: 1 << 20, statsSink: (t) => remoteStatsConsumer(ch.client, t) });
+    const again = await streamFile(source, { tensors, chunkSize: 1 << 20, statsSink: (t) => remoteStatsConsumer(ch.client, t, false) });
     expect(again.stats).toEqual((await streamFile(source, { tensors, chunkSize: 1 << 20 })).stats);
   });
 

@@ -8,11 +8,16 @@ import type { StatsSink } from '../core/stream-file';
 
 /**
  * A consumer of the streaming pass that runs on another thread (a page worker or a Node worker thread):
- * the reading thread copies every chunk into a buffer of its own and transfers it, at most MAX_IN_FLIGHT
- * chunks wait on the other side (back-pressure keeps memory flat), and each buffer comes back with its
- * acknowledgement to carry a later chunk: no chunk allocates fresh memory, whose page faults cost more
- * than the copy (STACK.md, measured in Chromium: fresh 8 MiB buffers fill at 0.5 GB/s, reused at 28). The other side runs the same core code (createStatsConsumer,
+ * the reading thread posts every chunk and at most MAX_IN_FLIGHT chunks wait on the other side
+ * (back-pressure keeps memory flat). The other side runs the same core code (createStatsConsumer,
  * hash-wasm) on the same chunks in the same order, so the results are identical to an in-thread pass.
+ *
+ * Memory: a chunk that no one else needs is transferred (no copy); otherwise it is copied into a buffer
+ * of this consumer's. A hash reducer sends each buffer back with its acknowledgement, so copies for it
+ * reuse memory (fresh memory's page faults cost more than the copy: STACK.md). A statistics reducer does
+ * not: transferring a buffer away detaches it, and the first detach in a V8 isolate makes its optimised
+ * typed-array loops check for detached buffers from then on (measured: the statistics thread ran ~35%
+ * slower), so the statistics side never detaches anything.
  *
  * Two jobs: `stats` (weight statistics) and `sha256` (the page's streaming hash: on its own thread the
  * hash never stalls the reads, whose data arrives on the reading thread's event loop).
@@ -49,8 +54,12 @@ interface RemoteConsumer<R> extends ChunkConsumer {
   dispose(): void;
 }
 
-/** The calling side: a ChunkConsumer that hands every chunk to the other side of `port`. */
-function remoteConsumer<R>(port: RemotePort<RemoteMessage>, job: RemoteJob, onDone?: () => void): RemoteConsumer<R> {
+/**
+ * The calling side: a ChunkConsumer that hands every chunk to the other side of `port`. With `transfer`,
+ * a chunk that is a whole ArrayBuffer is transferred: only when this consumer runs after every other one
+ * (the buffer is detached; a recycling reader then allocates a new one).
+ */
+function remoteConsumer<R>(port: RemotePort<RemoteMessage>, job: RemoteJob, transfer: boolean, onDone?: () => void): RemoteConsumer<R> {
   const stream = nextStream++;
   let inFlight = 0;
   let failure: Error | null = null;
@@ -83,11 +92,15 @@ function remoteConsumer<R>(port: RemotePort<RemoteMessage>, job: RemoteJob, onDo
   return {
     async update(offset: number, bytes: Uint8Array): Promise<void> {
       if (failure) throw failure;
-      let buffer = spare.pop();
-      if (!buffer || buffer.byteLength < bytes.length) buffer = new ArrayBuffer(bytes.length);
-      const copy = new Uint8Array(buffer, 0, bytes.length);
-      copy.set(bytes);
-      port.post({ type: 'chunk', stream, offset, bytes: copy }, [buffer]);
+      const whole = transfer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+      let out = bytes;
+      if (!whole) {
+        let buffer = spare.pop();
+        if (!buffer || buffer.byteLength < bytes.length) buffer = new ArrayBuffer(bytes.length);
+        out = new Uint8Array(buffer, 0, bytes.length);
+        out.set(bytes);
+      }
+      port.post({ type: 'chunk', stream, offset, bytes: out }, [out.buffer as ArrayBuffer]);
       inFlight++;
       while (inFlight >= MAX_IN_FLIGHT && !failure) await new Promise<void>((r) => (wake = r));
       if (failure) throw failure;
@@ -114,14 +127,17 @@ function remoteConsumer<R>(port: RemotePort<RemoteMessage>, job: RemoteJob, onDo
 }
 
 /** Weight statistics of the pass on the other side of `port` (a StatsSink for streamFile). */
-export function remoteStatsConsumer(port: RemotePort<RemoteMessage>, tensors: readonly TensorInfo[], onDone?: () => void): StatsSink {
-  return remoteConsumer<TensorStats[]>(port, { kind: 'stats', tensors: [...tensors] }, onDone);
+export function remoteStatsConsumer(port: RemotePort<RemoteMessage>, tensors: readonly TensorInfo[], transfer: boolean, onDone?: () => void): StatsSink {
+  return remoteConsumer<TensorStats[]>(port, { kind: 'stats', tensors: [...tensors] }, transfer, onDone);
 }
 
-/** The SHA-256 of the pass computed on the other side of `port` (a HashFactory for streamFile). */
+/**
+ * The SHA-256 of the pass computed on the other side of `port` (a HashFactory for streamFile). Chunks are
+ * copied (others read them after the hash) into buffers that come back with each acknowledgement.
+ */
 export function remoteSha256(port: RemotePort<RemoteMessage>, onDone?: () => void): HashFactory {
   return async () => {
-    const c = remoteConsumer<string>(port, { kind: 'sha256' }, onDone);
+    const c = remoteConsumer<string>(port, { kind: 'sha256' }, false, onDone);
     return { update: (bytes) => c.update(0, bytes), digestHex: () => c.results(), dispose: () => c.dispose() };
   };
 }
@@ -130,6 +146,8 @@ export function remoteSha256(port: RemotePort<RemoteMessage>, onDone?: () => voi
 interface Reducer {
   update(offset: number, bytes: Uint8Array): void;
   result(): TensorStats[] | string;
+  /** send each chunk's buffer back with its acknowledgement (never for statistics: see the top) */
+  returnBuffers: boolean;
 }
 
 type WasmHasher = Awaited<ReturnType<typeof createSHA256>>;
@@ -145,11 +163,11 @@ export function serveRemote(port: RemotePort<RemoteReply>): void {
   const start = async (job: RemoteJob): Promise<Reducer> => {
     if (job.kind === 'stats') {
       const c = createStatsConsumer(job.tensors);
-      return { update: (o, b) => c.update(o, b), result: () => c.results() };
+      return { update: (o, b) => c.update(o, b), result: () => c.results(), returnBuffers: false };
     }
     const h = await (hasher ??= createSHA256());
     h.init();
-    return { update: (_o, b) => void h.update(b), result: () => h.digest('hex') };
+    return { update: (_o, b) => void h.update(b), result: () => h.digest('hex'), returnBuffers: true };
   };
   let queue = Promise.resolve();
   const handle = async (msg: RemoteMessage): Promise<void> => {
@@ -160,9 +178,12 @@ export function serveRemote(port: RemotePort<RemoteReply>): void {
         reducer = null;
         reducer = await start(msg.job);
       } else if (msg.type === 'chunk') {
-        if (msg.stream === stream && reducer) reducer.update(msg.offset, msg.bytes);
-        const buffer = msg.bytes.buffer as ArrayBuffer;
-        port.post({ type: 'ack', stream: msg.stream, buffer }, [buffer]);
+        const r = msg.stream === stream ? reducer : null;
+        r?.update(msg.offset, msg.bytes);
+        if (r?.returnBuffers) {
+          const buffer = msg.bytes.buffer as ArrayBuffer;
+          port.post({ type: 'ack', stream: msg.stream, buffer }, [buffer]);
+        } else port.post({ type: 'ack', stream: msg.stream });
       } else if (msg.type === 'end') {
         if (msg.stream !== stream || !reducer) throw new Error('results requested for an unknown stream');
         const result = reducer.result();

@@ -104,7 +104,7 @@ async function handle(req: Extract<StreamRequest, { type: 'stream' }>): Promise<
     const result = await streamFile(source, {
       tensors: req.tensors,
       hashFactory,
-      statsSink: statsWorker ? (tensors) => remoteStatsConsumer(statsWorker.port, tensors) : undefined,
+      statsSink: statsWorker ? (tensors) => remoteStatsConsumer(statsWorker.port, tensors, mode === 'streaming') : undefined,
       chunkSize: BROWSER_CHUNK,
       signal: ctrl.signal,
       onProgress: (done, total) => {
