@@ -14,7 +14,8 @@ import type { StatsSink } from '../core/stream-file';
  *
  * Memory: a chunk that no one else needs is transferred (no copy); otherwise it is copied into a buffer
  * of this consumer's. A hash reducer sends each buffer back with its acknowledgement, so copies for it
- * reuse memory (fresh memory's page faults cost more than the copy: STACK.md). A statistics reducer does
+ * reuse memory (measured in a Chromium worker here: filling fresh 8 MiB buffers runs at 0.5-1.2 GB/s,
+ * refilling one at ~28 GB/s: fresh memory costs more than the copy). A statistics reducer does
  * not: transferring a buffer away detaches it, and the first detach in a V8 isolate makes its optimised
  * typed-array loops check for detached buffers from then on (measured: the statistics thread ran ~35%
  * slower), so the statistics side never detaches anything.

@@ -14,6 +14,7 @@ const GROUPS: Group[] = [
   { name: 'header', file: 'header-bench.ts', fn: 'benchHeaderOnly' },
   { name: 'pickle', file: 'pickle-bench.ts', fn: 'benchPickle' },
   { name: 'stats', file: 'stats-bench.ts', fn: 'benchStats' },
+  { name: 'stats', file: 'stats-bench.ts', fn: 'benchStatsPage' },
   { name: 'probes', file: 'probe-bench.ts', fn: 'benchProbes' },
   { name: 'probes', file: 'probe-bench.ts', fn: 'benchProbesPage' },
   { name: 'graph', file: 'graph-bench.ts', fn: 'benchGraph' },

@@ -231,7 +231,12 @@ export async function benchStats(): Promise<BenchRow[]> {
     rows.push(await onePass(p, 'one-thread'));
     rows.push(await versusNumpy(p));
   }
-  rows.push(...(await pagePasses([f32, bf16])));
-  rows.push(...(await webGpuVersusCpu()));
   return rows;
+}
+
+/** The page's rows: the real pass in Chromium, and WebGPU against the CPU where an adapter exists. */
+export async function benchStatsPage(): Promise<BenchRow[]> {
+  const f32 = makeFile('stats-f32-2g.safetensors', 'F32', 8);
+  const bf16 = makeFile('stats-bf16-2g.safetensors', 'BF16', 16);
+  return [...(await pagePasses([f32, bf16])), ...(await webGpuVersusCpu())];
 }

@@ -126,7 +126,8 @@ describe('the weights view', () => {
     const es = fc1.log2Histogram.map((b) => b.e);
     expect(await page.locator('[data-testid="log2-bar"]').count()).toBe(Math.max(...es) - Math.min(...es) + 1);
     await page.waitForSelector('[data-testid="backend-name"]');
-    if ((await page.textContent('[data-testid="backend-name"]')) === 'CPU') expect((await page.textContent('[data-testid="backend-fallback"]'))!.length).toBeGreaterThan(5);
+    expect(await page.textContent('[data-testid="backend-line"]')).toContain('Statistics computed by: the CPU');
+    if ((await page.getAttribute('[data-testid="backend-name"]', 'data-backend')) === 'cpu') expect((await page.textContent('[data-testid="backend-fallback"]'))!.length).toBeGreaterThan(5);
     await page.locator('[data-testid="stats-section"] .overview').screenshot({ path: join(ARTIFACTS, 'stats-overview.png') });
 
     // the tensor table: statistic columns, sorting, and a click opens another tensor
