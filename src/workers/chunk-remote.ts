@@ -1,5 +1,5 @@
-import { createSHA256 } from 'hash-wasm';
 import type { HashFactory } from '../core/hash/sha256';
+import { createSha256 } from '../core/hash/sha256-wasm';
 import type { ChunkConsumer } from '../core/io/stream-source';
 import type { TensorInfo } from '../core/model/types';
 import { createStatsConsumer } from '../core/stats/stats-consumer';
@@ -10,7 +10,7 @@ import type { StatsSink } from '../core/stream-file';
  * A consumer of the streaming pass that runs on another thread (a page worker or a Node worker thread):
  * the reading thread posts every chunk and at most MAX_IN_FLIGHT chunks wait on the other side
  * (back-pressure keeps memory flat). The other side runs the same core code (createStatsConsumer,
- * hash-wasm) on the same chunks in the same order, so the results are identical to an in-thread pass.
+ * the WebAssembly SHA-256) on the same chunks in the same order, so the results are identical to an in-thread pass.
  *
  * Memory: a chunk that no one else needs is transferred (no copy); otherwise it is copied into a buffer
  * of this consumer's. A hash reducer sends each buffer back with its acknowledgement, so copies for it
@@ -151,11 +151,11 @@ interface Reducer {
   returnBuffers: boolean;
 }
 
-type WasmHasher = Awaited<ReturnType<typeof createSHA256>>;
+type WasmHasher = Awaited<ReturnType<typeof createSha256>>;
 
 /**
  * The other side: reduces the chunks of one stream at a time, acknowledging each. Messages are handled
- * in arrival order (the hash-wasm instance is created once, on the first `sha256` job).
+ * in arrival order (the SHA-256 instance is created once, on the first `sha256` job).
  */
 export function serveRemote(port: RemotePort<RemoteReply>): void {
   let stream = 0;
@@ -166,9 +166,9 @@ export function serveRemote(port: RemotePort<RemoteReply>): void {
       const c = createStatsConsumer(job.tensors);
       return { update: (o, b) => c.update(o, b), result: () => c.results(), returnBuffers: false };
     }
-    const h = await (hasher ??= createSHA256());
+    const h = await (hasher ??= createSha256());
     h.init();
-    return { update: (_o, b) => void h.update(b), result: () => h.digest('hex'), returnBuffers: true };
+    return { update: (_o, b) => void h.update(b), result: () => h.digestHex(), returnBuffers: true };
   };
   let queue = Promise.resolve();
   const handle = async (msg: RemoteMessage): Promise<void> => {

@@ -1,8 +1,11 @@
-import { createSHA256 } from 'hash-wasm';
 import type { ByteSource } from '../io/byte-source';
+import { createSha256 } from './sha256-wasm';
 import { streamSource, type ChunkConsumer, type StreamOptions } from '../io/stream-source';
 
-/** An incremental SHA-256. The page and tests use hash-wasm; the CLI injects Node's native hash. */
+/**
+ * An incremental SHA-256. The page and tests use the generated WebAssembly one (./sha256-wasm.ts); the
+ * CLI injects Node's native hash.
+ */
 export interface IncrementalHash {
   /** may be async: a hash on another thread resolves once it has room for the next chunk */
   update(bytes: Uint8Array): void | Promise<void>;
@@ -14,16 +17,7 @@ export interface IncrementalHash {
 
 export type HashFactory = () => Promise<IncrementalHash>;
 
-export const wasmSha256: HashFactory = async () => {
-  const h = await createSHA256();
-  h.init();
-  return {
-    update: (b) => {
-      h.update(b);
-    },
-    digestHex: () => h.digest('hex'),
-  };
-};
+export const wasmSha256: HashFactory = createSha256;
 
 /** Adapts an incremental hash to the shared streaming pass. */
 export function hashConsumer(h: IncrementalHash): ChunkConsumer {
