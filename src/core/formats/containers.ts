@@ -6,6 +6,7 @@ import type { FileParse, FormatHandler, ParseContext, SniffContext } from './typ
 /**
  * Formats Tamperscope recognises by their magic bytes. Those that no parser opens yet are reported as
  * unscanned content (THREATS.md §2: a scanner that does not understand a file must say so, not pass it).
+ * tar and gzip have their own handlers (formats/tar, formats/gzip); 7z, xz and bzip2 have no decoder here.
  */
 function unscanned(id: FormatId, label: string, family: string, sniff: (ctx: SniffContext) => boolean, hint = ''): FormatHandler {
   return {
@@ -34,15 +35,10 @@ function unscanned(id: FormatId, label: string, family: string, sniff: (ctx: Sni
   };
 }
 
-/** PyTorch before 0.4 saved checkpoints as tar archives of pickles, often gzipped again. */
-const LEGACY_HINT = ' Very old PyTorch checkpoints (before 0.4) are tar archives of pickles, often gzipped: such a file can run code when loaded with torch.load. Unpack it and inspect the pieces.';
-
 export const containerHandlers: FormatHandler[] = [
   unscanned('7z', 'a 7z archive', '7z', (c) => startsWith(c.head, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])),
-  unscanned('gzip', 'gzip-compressed data', 'gzip', (c) => startsWith(c.head, [0x1f, 0x8b]), LEGACY_HINT),
   unscanned('xz', 'xz-compressed data', 'xz', (c) => startsWith(c.head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])),
   unscanned('bzip2', 'bzip2-compressed data', 'bzip2', (c) => startsWith(c.head, 'BZh')),
-  unscanned('tar', 'a tar archive', 'tar', (c) => startsWith(c.head, 'ustar', 257), LEGACY_HINT),
   {
     id: 'json',
     label: 'JSON',

@@ -14,13 +14,15 @@ import { npzHandler } from './npz/parse-npz';
 import { hdf5Handler } from './hdf5/parse-hdf5';
 import { onnxHandler } from './onnx/parse-onnx';
 import { sentencePieceHandler } from './sentencepiece/parse-sentencepiece';
+import { tarHandler } from './tar/tar-handler';
+import { gzipHandler } from './gzip/gzip-handler';
 
 /**
  * Every format Tamperscope can identify, in the order they are tried. A format folder exports its
  * handler; adding a format means adding it here. More specific handlers come before generic ones of
  * the same family (a `.keras` zip before a plain zip).
  */
-export const FORMAT_HANDLERS: FormatHandler[] = [safetensorsHandler, safetensorsIndexHandler, pytorchZipHandler, kerasHandler, npzHandler, zipHandler, pytorchLegacyHandler, pickleHandler, npyHandler, ggufHandler, hdf5Handler, hfConfigHandler, onnxHandler, sentencePieceHandler, ...containerHandlers];
+export const FORMAT_HANDLERS: FormatHandler[] = [safetensorsHandler, safetensorsIndexHandler, pytorchZipHandler, kerasHandler, npzHandler, zipHandler, pytorchLegacyHandler, pickleHandler, npyHandler, ggufHandler, hdf5Handler, hfConfigHandler, onnxHandler, sentencePieceHandler, tarHandler, gzipHandler, ...containerHandlers];
 
 /** Handlers whose content check accepts the file, most specific first. */
 export function detectFormats(ctx: SniffContext, handlers: readonly FormatHandler[] = FORMAT_HANDLERS): FormatHandler[] {

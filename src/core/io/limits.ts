@@ -54,6 +54,34 @@ export const ZIP_BOMB_MIN_BYTES = 16 * 1024 * 1024;
 /** zip: bytes of a member's uncompressed content checked against its CRC-32 (larger members are checked only when read anyway). */
 export const ZIP_CRC_CHECK_BYTES = 64 * 1024 * 1024;
 
+/**
+ * tar: members are scanned under the zip limits above (ZIP_MAX_SCAN_BYTES budget shared with everything
+ * nested, ZIP_MAX_DEPTH nesting, ZIP_MAX_ENTRIES entries); these cover what only tar has.
+ */
+/** tar: largest GNU long-name/long-link or pax extended header read (real ones hold one path, a few hundred bytes). */
+export const TAR_MAX_EXTENDED_HEADER = 1024 * 1024;
+
+/** tar: bytes searched for the next valid header after a damaged one or after the end marker. */
+export const TAR_MAX_RESYNC_BYTES = 64 * 1024 * 1024;
+
+/** tar: members up to this size are read whole (exact offsets for their findings); larger ones stay ranged slices. */
+export const TAR_INLINE_MEMBER_BYTES = 1024 * 1024;
+
+/** tar: bytes read at a time while walking headers. */
+export const TAR_READ_WINDOW = 64 * 1024;
+
+/**
+ * gzip: most bytes one stream inflates to (like ZIP_MAX_MEMBER_BYTES; the output is held in memory to be
+ * sniffed and scanned, and also counts against the ZIP_MAX_SCAN_BYTES budget). An expansion bomb stops here.
+ */
+export const GZIP_MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
+
+/** gzip: compressed bytes pushed to the inflater at a time; one push inflates to at most ~1032× this, so it bounds the overshoot past the cap. */
+export const GZIP_PUSH_BYTES = 16 * 1024;
+
+/** gzip: members of a multi-member stream whose CRC-32 and size trailers are checked. */
+export const GZIP_MAX_MEMBERS_CHECKED = 1_000;
+
 /** GGUF: largest header (metadata + tensor infos) read; a 256k-token vocabulary is a few MB, a large one tens of MB. */
 export const GGUF_MAX_HEADER = 256 * 1024 * 1024;
 

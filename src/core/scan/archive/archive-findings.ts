@@ -15,7 +15,7 @@ export interface MemberCheck {
   error?: string;
 }
 
-const PROBLEM_WORDS: Record<PathProblem, string> = {
+export const PROBLEM_WORDS: Record<PathProblem, string> = {
   empty: 'an empty name',
   absolute: 'an absolute path',
   'drive-letter': 'a drive letter',
@@ -194,7 +194,7 @@ export function archiveFindings(zip: ZipArchive, file: string, checks: readonly 
   return out;
 }
 
-function clip(s: string, n = 120): string {
+export function clip(s: string, n = 120): string {
   const printable = s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return printable.length > n ? `${printable.slice(0, n)}…` : printable;
 }

@@ -8,6 +8,8 @@ export interface NestedPayloadContext {
   file: string;
   /** path of the payload inside that file (zip member, "outer.zip/inner.zip/x") */
   member: string;
+  /** what holds it, for the wording ("zip member", "tar member", "gzip content"); default "zip member" */
+  container?: string;
   /** absolute offset of the payload's first byte in `file`, when it is stored there as-is */
   baseOffset?: number;
   /** absolute offset in `file` to point findings at when the payload is not stored as-is (a compressed member's local header) */

@@ -10,7 +10,7 @@ import type { NestedPayloadContext } from './nested-payload';
  * a large stored member is emulated through ranged reads of its slice, and findings point at the member.
  */
 export async function scanPickleContent(content: ByteSource, ctx: NestedPayloadContext): Promise<Finding[]> {
-  const label = `zip member "${ctx.member}"`;
+  const label = `${ctx.container ?? 'zip member'} "${ctx.member}"`;
   if (content instanceof MemorySource) {
     const r = await scanPickleBytes(content.bytes, {
       file: ctx.file,
