@@ -3,7 +3,7 @@ import { isAbortError, isParseError, throwIfAborted } from '../../io/errors';
 import { SNIFF_BYTES, TAR_INLINE_MEMBER_BYTES, ZIP_MAX_DEPTH, ZIP_MAX_SCAN_BYTES } from '../../io/limits';
 import type { Finding } from '../../report/finding';
 import { clip } from '../../scan/archive/archive-findings';
-import { scanNestedPayload, sniffPayload } from '../../scan/archive/nested-payload';
+import { registerContainerPayloadScanner, scanNestedPayload, sniffPayload } from '../../scan/archive/nested-payload';
 import { scanPickleContent } from '../../scan/archive/payload-hooks';
 import { scanNestedZip, type ScanBudget } from '../../scan/archive/scan-members';
 import { scanGzipContent } from '../gzip/scan-gzip';
@@ -182,6 +182,8 @@ export async function scanContainerPayload(content: ByteSource, opts: ContainerS
     file,
     member,
     container: opts.container ?? 'tar member',
+    // gzip and tar were opened above; the nested-payload scanner must not open them again
+    openContainers: false,
     baseOffset: opts.baseOffset,
     anchorOffset: opts.anchorOffset,
     depth,
@@ -205,3 +207,18 @@ export async function scanContainerPayload(content: ByteSource, opts: ContainerS
 export function newScanBudget(): ScanBudget {
   return { bytes: ZIP_MAX_SCAN_BYTES };
 }
+
+// tar and gzip found where only pickle/zip/npy payloads were looked for (a zip member, a pickle's bytes)
+registerContainerPayloadScanner(async (content, head, ctx) => {
+  if (!sniffGzip(head) && !sniffTar(head)) return null;
+  return scanContainerPayload(content, {
+    file: ctx.file,
+    member: ctx.member,
+    depth: ctx.depth,
+    budget: ctx.budget ?? newScanBudget(),
+    signal: ctx.signal,
+    baseOffset: ctx.baseOffset,
+    anchorOffset: ctx.anchorOffset,
+    truncated: ctx.truncated,
+  });
+});

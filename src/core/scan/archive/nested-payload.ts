@@ -2,6 +2,7 @@ import type { ByteSource } from '../../io/byte-source';
 import { SNIFF_BYTES } from '../../io/limits';
 import type { Finding } from '../../report/finding';
 import { scanPickleContent, scanNpyContent } from './payload-hooks';
+import type { ScanBudget } from './scan-members';
 
 export interface NestedPayloadContext {
   /** file in the model folder that contains the payload */
@@ -20,6 +21,23 @@ export interface NestedPayloadContext {
   truncated?: boolean;
   /** opens a zip payload (supplied by the archive scanner, which owns budgets and depth) */
   scanZip?: (inner: ByteSource, name: string) => Promise<Finding[]>;
+  /** the enclosing archive's byte budget, shared with a tar or gzip payload opened here */
+  budget?: ScanBudget;
+  /** false where the caller has opened this payload as a tar or gzip already (default true) */
+  openContainers?: boolean;
+}
+
+/**
+ * Opens a payload that is itself a container other than zip (tar, gzip), or returns null when it is
+ * not one. Registered by the tar/gzip scanner (src/core/formats/tar/scan-tar.ts), which imports this
+ * module: a registration instead of an import keeps the two free of a cycle.
+ */
+export type ContainerPayloadScanner = (content: ByteSource, head: Uint8Array, ctx: NestedPayloadContext) => Promise<Finding[] | null>;
+
+let containerScanner: ContainerPayloadScanner | null = null;
+
+export function registerContainerPayloadScanner(scanner: ContainerPayloadScanner): void {
+  containerScanner = scanner;
 }
 
 export type PayloadKind = 'pickle' | 'zip' | 'npy' | null;
@@ -45,7 +63,7 @@ export function sniffPayload(head: Uint8Array, size: number, last: number | null
 /**
  * Scans a payload found inside another file by what it is: pickles go to the pickle emulator, zips are
  * opened (depth- and budget-bounded by the caller's `scanZip`), `.npy` headers are read and object
- * arrays' pickles scanned. Anything else is left to the caller.
+ * arrays' pickles scanned, tar and gzip payloads opened by the registered container scanner.
  */
 export async function scanNestedPayload(content: ByteSource, ctx: NestedPayloadContext): Promise<Finding[]> {
   const head = await content.read(0, SNIFF_BYTES, ctx.signal);
@@ -59,6 +77,7 @@ export async function scanNestedPayload(content: ByteSource, ctx: NestedPayloadC
     case 'zip':
       return ctx.scanZip ? ctx.scanZip(content, ctx.member) : [];
     default:
-      return [];
+      // a tar or gzip member of a zip (a legacy checkpoint zipped again) is opened too
+      return ctx.openContainers === false ? [] : ((await containerScanner?.(content, head, ctx)) ?? []);
   }
 }

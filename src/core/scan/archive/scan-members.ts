@@ -108,6 +108,7 @@ export async function scanZipMembers(source: ByteSource, zip: ZipArchive, option
           depth,
           signal,
           truncated,
+          budget,
           scanZip: (inner, innerName) => scanNestedZip(inner, { ...options, depth: depth + 1, budget, prefix: `${innerName}/`, skip: undefined }),
         })),
       );
