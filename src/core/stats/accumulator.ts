@@ -10,6 +10,7 @@ import {
 } from '../io/limits';
 import type { TensorInfo } from '../model/types';
 import { LOG_BINS, LOG_SHIFT, OrderedBins, log2Counts } from './log-histogram';
+import { createKernel, type StatsKernel } from './stats-kernel';
 import type { MatrixStats, NormSummary, RepeatedValue, TensorStats } from './types';
 
 /** Mantissa bits of the float dtypes whose exact repeats are meaningful (quantised and integer values repeat by design). */
@@ -164,31 +165,52 @@ export class TensorAccumulator {
   /** per-column odd multipliers of the row hashes (length cols, or 1 when columns are not tracked) */
   private colMul: Int32Array | null = null;
 
+  /** the WebAssembly kernel holding this tensor's accumulators, or null (the JavaScript loops below) */
+  private readonly kernel: StatsKernel | null;
+
   constructor(tensor: TensorInfo) {
     this.tensor = tensor;
+    this.trackRepeats = MANTISSA_BITS[tensor.dtype] !== undefined;
+    const shape = tensor.shape;
+    this.rows = shape.length >= 2 ? shape[0] : 0;
+    this.cols = shape.length >= 2 && shape[0] > 0 ? tensor.numel / shape[0] : 0;
+    const matrix = this.rows > 1 && this.cols > 1;
+    const hasRows = matrix && this.rows <= STATS_MAX_ROWS;
+    const hasCols = matrix && this.cols <= STATS_MAX_COLS;
+    const table16 = tensor.dtype === 'bfloat16' && tensor.numel >= STATS_TUNING.table16Min;
+    const k = (this.kernel = createKernel(tensor.numel, matrix ? this.rows : 0, matrix ? this.cols : 0, hasRows, hasCols));
+    if (k) {
+      this.bins = new Float64Array(NBINS);
+      this.hist = k.hist;
+      this.keys = k.keys;
+      this.counts = k.counts;
+      if (table16) this.table16 = k.tab16;
+      this.rowSq = k.rowSq;
+      this.rowSqOdd = k.rowSqOdd;
+      this.rowHash = k.rowHash;
+      this.colSq = k.colSq;
+      this.colZero = k.colZero;
+      this.colMul = k.colMul;
+      if (this.colMul) for (let c = 0; c < this.cols; c++) this.colMul[c] = columnMultiplier(c);
+      return;
+    }
     const pooled = POOL.pop();
     this.bins = pooled?.bins ?? new Float64Array(NBINS);
     this.hist = pooled?.hist ?? new Int32Array(NBINS);
     this.keys = pooled?.keys ?? new Int32Array(STATS_REPEAT_SLOTS);
     this.counts = pooled?.counts ?? new Int32Array(STATS_REPEAT_SLOTS);
-    this.trackRepeats = MANTISSA_BITS[tensor.dtype] !== undefined;
-    if (tensor.dtype === 'bfloat16' && tensor.numel >= STATS_TUNING.table16Min) this.table16 = TABLES16.pop() ?? new Int32Array(65536);
-    const shape = tensor.shape;
-    this.rows = shape.length >= 2 ? shape[0] : 0;
-    this.cols = shape.length >= 2 && shape[0] > 0 ? tensor.numel / shape[0] : 0;
-    if (this.rows > 1 && this.cols > 1) {
-      if (this.rows <= STATS_MAX_ROWS) {
-        this.rowSq = new Float64Array(this.rows);
-        this.rowSqOdd = new Float64Array(this.rows);
-        this.rowHash = new Int32Array(this.rows);
-      }
-      if (this.cols <= STATS_MAX_COLS) {
-        this.colSq = new Float64Array(this.cols);
-        this.colZero = new Int32Array(this.cols);
-        // fixed pseudo-random odd multipliers per column: the row hashes depend on where each value sits
-        this.colMul = new Int32Array(this.cols);
-        for (let c = 0; c < this.cols; c++) this.colMul[c] = columnMultiplier(c);
-      }
+    if (table16) this.table16 = TABLES16.pop() ?? new Int32Array(65536);
+    if (hasRows) {
+      this.rowSq = new Float64Array(this.rows);
+      this.rowSqOdd = new Float64Array(this.rows);
+      this.rowHash = new Int32Array(this.rows);
+    }
+    if (hasCols) {
+      this.colSq = new Float64Array(this.cols);
+      this.colZero = new Int32Array(this.cols);
+      // fixed pseudo-random odd multipliers per column: the row hashes depend on where each value sits
+      this.colMul = new Int32Array(this.cols);
+      for (let c = 0; c < this.cols; c++) this.colMul[c] = columnMultiplier(c);
     }
   }
 
@@ -203,11 +225,60 @@ export class TensorAccumulator {
     if (this.sinceFlush + n > FLUSH_EVERY) this.flushHist();
     this.sinceFlush += n;
     // origin of the sums of powers: the running mean, or this first window's own mean
+    const k = this.kernel;
+    if (k && v.buffer !== k.win.buffer) {
+      k.win.set(v.subarray(0, n));
+      v = k.win;
+      u = k.winBits;
+    }
     let origin = this.mom.n > 0 ? this.mom.mean : windowMean(v, u, n);
     if (!Number.isFinite(origin)) origin = 0;
-    const clean = this.fused(v, u, n, origin);
-    if (this.rowSq || this.colSq) this.matrixPass(v, u, n, clean);
+    const clean = k ? this.fusedKernel(k, n, origin) : this.fused(v, u, n, origin);
+    if (k) {
+      if (this.rows > 1 && this.cols > 1) this.matrixKernel(k, n, clean);
+    } else if (this.rowSq || this.colSq) this.matrixPass(v, u, n, clean);
     this.index += n;
+  }
+
+  /**
+   * Where the window should be decoded to: the kernel's own window (nothing copied on push), or null
+   * when this tensor takes the JavaScript loops.
+   */
+  get window(): { v: Float32Array; u: Int32Array } | null {
+    return this.kernel ? { v: this.kernel.win, u: this.kernel.winBits } : null;
+  }
+
+  /** `fused` on the kernel: the same window results, read back from its memory. */
+  private fusedKernel(k: StatsKernel, n: number, origin: number): boolean {
+    k.fused(n, origin, this.thresholdBits(), this.min, this.max, this.absBits);
+    const f = k.resF64;
+    const r = k.resI32;
+    const specials = r[14];
+    if (specials > 0) {
+      if (this.firstNonFinite < 0) this.firstNonFinite = this.index + r[20];
+      this.nan += r[17];
+      this.posInf += r[18];
+      this.negInf += r[19];
+    }
+    const zeros = r[15];
+    this.finishWindow(k.win, n, origin, f[0], f[1], r[12], r[13], specials, zeros, r[16], f[2], f[3], f[4], f[5]);
+    return zeros === 0 && specials === 0;
+  }
+
+  /** `matrixPass` on the kernel (row and column accumulators live in its memory). */
+  private matrixKernel(k: StatsKernel, n: number, clean: boolean): void {
+    const r = Math.floor(this.index / this.cols);
+    k.matrix(n, r, this.index - r * this.cols, clean ? 1 : 0);
+  }
+
+  /**
+   * The heavy-hitter threshold as float32 bits: after the first window only the tails are counted,
+   * |x| > 3σ of the values seen so far (see `fused`); above every bit pattern when repeats are not tracked.
+   */
+  private thresholdBits(): number {
+    if (!this.trackRepeats) return 0x7fffffff;
+    const thr = this.mom.n > 0 ? 3 * Math.sqrt(this.mom.m2 / this.mom.n) : 0;
+    return thr > 0 ? Math.min(0x7f7fffff, bitsOf32(thr)) : 0;
   }
 
   /**
@@ -220,6 +291,21 @@ export class TensorAccumulator {
     const tab = this.table16!;
     const zeros0 = tab[0];
     const negZeros0 = tab[0x8000];
+    const matrix = this.rows > 1 && this.cols > 1;
+    const k = this.kernel;
+    if (k) {
+      k.h16.set(h.subarray(0, n));
+      k.push16(n, this.abs16, matrix ? 1 : 0);
+      const r = k.resI32;
+      if (r[20] >= 0 && this.firstNonFinite < 0) this.firstNonFinite = this.index + r[20];
+      if (r[13] >= 0) {
+        this.abs16 = r[12];
+        this.absMaxIndex = this.index + r[13];
+      }
+      if (matrix) this.matrixKernel(k, n, tab[0] === zeros0 && tab[0x8000] === negZeros0 && this.firstNonFinite < 0);
+      this.index += n;
+      return;
+    }
     let abits = this.abs16;
     let at = -1;
     for (let i = 0; i < n; i++) {
@@ -318,14 +404,12 @@ export class TensorAccumulator {
   /** Returns whether the window held no zero, NaN or ±Infinity. */
   private fused(v: Float32Array, u: Int32Array, n: number, origin: number): boolean {
     const hist = this.hist;
-    const repeats = this.trackRepeats;
     // The heavy-hitter table costs ~15 ns per element (random access, unpredictable branches), so after
     // the first window only the tails are counted: |x| > 3σ of the values seen so far. Planted constants
     // (pass-through weights of ~100, LayerNorm constants) live there; identical rows of ordinary values
-    // are found by the duplicate-row signature instead.
-    const thr = this.mom.n > 0 ? 3 * Math.sqrt(this.mom.m2 / this.mom.n) : 0;
-    // |x| > thr as an integer compare on the bits (|x| ↦ bits is monotone); no tracking: above every bit pattern
-    const thrBits = !repeats ? 0x7fffffff : thr > 0 ? Math.min(0x7f7fffff, bitsOf32(thr)) : 0;
+    // are found by the duplicate-row signature instead. |x| > thr is an integer compare on the bits
+    // (|x| ↦ bits is monotone).
+    const thrBits = this.thresholdBits();
     let mn = this.min;
     let mx = this.max;
     let abits = this.absBits;
@@ -537,9 +621,10 @@ export class TensorAccumulator {
   private flushHist(): void {
     const hist = this.hist;
     const bins = this.bins;
-    for (let i = 0; i < NBINS; i++) {
+    // the kernel keeps one histogram per SIMD lane, one after another
+    for (let i = 0; i < hist.length; i++) {
       if (hist[i] !== 0) {
-        bins[i] += hist[i] >>> 0;
+        bins[i & (NBINS - 1)] += hist[i] >>> 0;
         hist[i] = 0;
       }
     }
@@ -597,6 +682,9 @@ export class TensorAccumulator {
       repeats: this.trackRepeats ? (this.table16 ? this.tableRepeats(MANTISSA_BITS[t.dtype]!) : this.topRepeats(MANTISSA_BITS[t.dtype]!)) : [],
       matrix: this.matrixStats(),
     };
+    this.rowSq = this.rowSqOdd = this.colSq = null;
+    this.rowHash = this.colZero = this.colMul = null;
+    if (this.kernel) return stats; // its memory goes with it
     this.bins.fill(0);
     this.keys.fill(0);
     this.counts.fill(0);
@@ -608,8 +696,6 @@ export class TensorAccumulator {
       (this as { table16: Int32Array | null }).table16 = null;
     }
     if (POOL.length > 4) POOL.length = 4;
-    this.rowSq = this.rowSqOdd = this.colSq = null;
-    this.rowHash = this.colZero = this.colMul = null;
     return stats;
   }
 

@@ -103,12 +103,16 @@ export function createStatsConsumer(tensors: readonly TensorInfo[]): StatsConsum
       }
       return;
     }
+    // decoded straight into the kernel's window when the tensor has one
+    const w = a.acc.window;
+    const out = w?.v ?? scratch;
+    const outBits = w?.u ?? scratchBits;
     const perWindow = Math.max(1, Math.floor(STATS_WINDOW / dec.unitElements));
     for (let u = 0; u < units; u += perWindow) {
       const k = Math.min(perWindow, units - u);
-      dec.decode(bytes.subarray(u * dec.unitBytes, (u + k) * dec.unitBytes), k, scratch, 0);
+      dec.decode(bytes.subarray(u * dec.unitBytes, (u + k) * dec.unitBytes), k, out, 0);
       const n = k * dec.unitElements;
-      a.acc.push(scratch, scratchBits, n);
+      a.acc.push(out, outBits, n);
     }
   }
 
