@@ -55,7 +55,7 @@ function startThread(): Thread {
 }
 
 /** A StatsSink on a worker thread (or in this thread when MAX_THREADS are busy). */
-export function threadedStats(tensors: readonly TensorInfo[]): StatsSink {
+export function threadedStats(tensors: readonly TensorInfo[], buffers?: ArrayBufferLike[]): StatsSink {
   let t = idle.pop();
   while (t?.broken) t = idle.pop();
   if (!t) {
@@ -67,7 +67,7 @@ export function threadedStats(tensors: readonly TensorInfo[]): StatsSink {
   return remoteStatsConsumer(thread.port, tensors, true, () => {
     thread.worker.unref();
     if (!thread.broken) idle.push(thread);
-  });
+  }, buffers);
 }
 
 if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[MARK]) {

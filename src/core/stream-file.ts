@@ -26,9 +26,10 @@ export interface StreamFileOptions {
   stats?: boolean;
   /**
    * Computes the statistics elsewhere (a worker) instead of on this thread: it is handed every chunk after
-   * the hash and every other consumer, so it may take (transfer) the chunk's buffer. Default: in-thread.
+   * the hash and every other consumer, so it may take (transfer) the chunk's buffer, and give it back
+   * through `buffers` (the pass's read buffers) when the other thread is done. Default: in-thread.
    */
-  statsSink?: (tensors: readonly TensorInfo[]) => StatsSink;
+  statsSink?: (tensors: readonly TensorInfo[], buffers: ArrayBufferLike[]) => StatsSink;
   hashFactory?: HashFactory;
   /** extra consumers of the same chunks (statistics, payload sniffing) */
   consumers?: readonly ChunkConsumer[];
@@ -45,12 +46,14 @@ export async function streamFile(source: ByteSource, options: StreamFileOptions 
   const h = await (options.hashFactory ?? wasmSha256)();
   const tensors = (options.tensors ?? []).filter((t) => t.file === source.name);
   const want = options.stats !== false && tensors.length > 0;
-  const stats: StatsSink | null = want ? (options.statsSink ?? createStatsConsumer)(tensors) : null;
+  const buffers: ArrayBufferLike[] = [];
+  const stats: StatsSink | null = want ? (options.statsSink ? options.statsSink(tensors, buffers) : createStatsConsumer(tensors)) : null;
   // statistics last: a sink on another thread may take the chunk once everything here is done with it
   try {
     await streamSource(source, [hashConsumer(h), ...(options.consumers ?? []), ...(stats ? [stats] : [])], {
       signal: options.signal,
       chunkSize: options.chunkSize,
+      buffers,
       onProgress: options.onProgress ? (p) => options.onProgress!(p.done, p.total) : undefined,
     });
   } catch (e) {

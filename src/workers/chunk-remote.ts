@@ -13,12 +13,14 @@ import type { StatsSink } from '../core/stream-file';
  * the WebAssembly SHA-256) on the same chunks in the same order, so the results are identical to an in-thread pass.
  *
  * Memory: a chunk that no one else needs is transferred (no copy); otherwise it is copied into a buffer
- * of this consumer's. A hash reducer sends each buffer back with its acknowledgement, so copies for it
- * reuse memory (measured in a Chromium worker here: filling fresh 8 MiB buffers runs at 0.5-1.2 GB/s,
- * refilling one at ~28 GB/s: fresh memory costs more than the copy). A statistics reducer does
- * not: transferring a buffer away detaches it, and the first detach in a V8 isolate makes its optimised
- * typed-array loops check for detached buffers from then on (measured: the statistics thread ran ~35%
- * slower), so the statistics side never detaches anything.
+ * of this consumer's. Every reducer sends each buffer back with its acknowledgement, into the pool the
+ * copies (and, for statistics, the pass's reads) take from: measured in a Chromium worker here, filling
+ * fresh 8 MiB buffers runs at 0.5-1.2 GB/s, refilling one at ~28 GB/s, so fresh memory costs more than
+ * the copy (before the statistics buffers came back, the reading thread spent ~1.7 s of CPU per 2 GiB
+ * faulting in new ones). Sending a buffer back detaches it on the reducer's side, and the first detach in
+ * a V8 isolate makes optimised JavaScript typed-array loops check for detached buffers from then on
+ * (~35% slower, measured when the statistics ran in JavaScript); the statistics of large tensors run in
+ * WebAssembly (stats-kernel.wat), which that does not touch.
  *
  * Two jobs: `stats` (weight statistics) and `sha256` (the page's streaming hash: on its own thread the
  * hash never stalls the reads, whose data arrives on the reading thread's event loop).
@@ -60,14 +62,13 @@ interface RemoteConsumer<R> extends ChunkConsumer {
  * a chunk that is a whole ArrayBuffer is transferred: only when this consumer runs after every other one
  * (the buffer is detached; a recycling reader then allocates a new one).
  */
-function remoteConsumer<R>(port: RemotePort<RemoteMessage>, job: RemoteJob, transfer: boolean, onDone?: () => void): RemoteConsumer<R> {
+function remoteConsumer<R>(port: RemotePort<RemoteMessage>, job: RemoteJob, transfer: boolean, onDone?: () => void, spare: ArrayBufferLike[] = []): RemoteConsumer<R> {
   const stream = nextStream++;
   let inFlight = 0;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
   let resolveResults: ((r: R) => void) | null = null;
   let rejectResults: ((e: Error) => void) | null = null;
-  const spare: ArrayBuffer[] = [];
   const stop = port.listen((raw) => {
     const msg = raw as RemoteReply;
     if (!msg || (msg.stream !== stream && msg.stream !== -1)) return; // -1: the port itself failed
@@ -98,6 +99,7 @@ function remoteConsumer<R>(port: RemotePort<RemoteMessage>, job: RemoteJob, tran
       if (!whole) {
         let buffer = spare.pop();
         if (!buffer || buffer.byteLength < bytes.length) buffer = new ArrayBuffer(bytes.length);
+        else if (!(buffer instanceof ArrayBuffer)) throw new TypeError('spare buffers must be ArrayBuffers');
         out = new Uint8Array(buffer, 0, bytes.length);
         out.set(bytes);
       }
@@ -127,9 +129,13 @@ function remoteConsumer<R>(port: RemotePort<RemoteMessage>, job: RemoteJob, tran
   };
 }
 
-/** Weight statistics of the pass on the other side of `port` (a StatsSink for streamFile). */
-export function remoteStatsConsumer(port: RemotePort<RemoteMessage>, tensors: readonly TensorInfo[], transfer: boolean, onDone?: () => void): StatsSink {
-  return remoteConsumer<TensorStats[]>(port, { kind: 'stats', tensors: [...tensors] }, transfer, onDone);
+/**
+ * Weight statistics of the pass on the other side of `port` (a StatsSink for streamFile). Every chunk's
+ * buffer comes back with its acknowledgement into `buffers` (streamFile's read buffers, when given): the
+ * reads then reuse memory instead of faulting in fresh pages for every chunk transferred away.
+ */
+export function remoteStatsConsumer(port: RemotePort<RemoteMessage>, tensors: readonly TensorInfo[], transfer: boolean, onDone?: () => void, buffers?: ArrayBufferLike[]): StatsSink {
+  return remoteConsumer<TensorStats[]>(port, { kind: 'stats', tensors: [...tensors] }, transfer, onDone, buffers);
 }
 
 /**
@@ -147,7 +153,7 @@ export function remoteSha256(port: RemotePort<RemoteMessage>, onDone?: () => voi
 interface Reducer {
   update(offset: number, bytes: Uint8Array): void;
   result(): TensorStats[] | string;
-  /** send each chunk's buffer back with its acknowledgement (never for statistics: see the top) */
+  /** send each chunk's buffer back with its acknowledgement */
   returnBuffers: boolean;
 }
 
@@ -164,7 +170,7 @@ export function serveRemote(port: RemotePort<RemoteReply>): void {
   const start = async (job: RemoteJob): Promise<Reducer> => {
     if (job.kind === 'stats') {
       const c = createStatsConsumer(job.tensors);
-      return { update: (o, b) => c.update(o, b), result: () => c.results(), returnBuffers: false };
+      return { update: (o, b) => c.update(o, b), result: () => c.results(), returnBuffers: true };
     }
     const h = await (hasher ??= createSha256());
     h.init();

@@ -106,7 +106,7 @@ async function handle(req: Extract<StreamRequest, { type: 'stream' }>): Promise<
     const result = await streamFile(source, {
       tensors: req.tensors,
       hashFactory,
-      statsSink: statsWorker ? (tensors) => remoteStatsConsumer(statsWorker.port, tensors, mode === 'streaming') : undefined,
+      statsSink: statsWorker ? (tensors, buffers) => remoteStatsConsumer(statsWorker.port, tensors, mode === 'streaming', undefined, buffers) : undefined,
       chunkSize: BROWSER_CHUNK,
       signal: ctrl.signal,
       onProgress: (done, total) => {

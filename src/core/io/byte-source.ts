@@ -155,7 +155,9 @@ export async function readExact(
  *
  * With `recycle`, a source that has `readInto` is read into two buffers taken in turn: a chunk is then
  * valid only until the loop asks for the next one, unless the consumer transferred its buffer (detached:
- * the loop then allocates a new one). Without it every chunk is a fresh buffer the consumer may keep.
+ * the loop then takes another from `spare`, or allocates one). A consumer that transferred a buffer away
+ * may put it back into `spare` when it returns (see chunk-remote.ts): then no read needs fresh memory.
+ * Without `recycle` every chunk is a fresh buffer the consumer may keep.
  */
 export async function* readChunks(
   source: ByteSource,
@@ -164,9 +166,9 @@ export async function* readChunks(
   start = 0,
   end = source.size,
   recycle = false,
+  spare: ArrayBufferLike[] = [],
 ): AsyncGenerator<{ offset: number; bytes: Uint8Array }> {
   const into = recycle ? source.readInto?.bind(source) : undefined;
-  const spare: ArrayBufferLike[] = [];
   const read = (at: number): Promise<Uint8Array> => {
     const length = Math.min(chunkSize, end - at);
     if (!into) return source.read(at, length, signal);

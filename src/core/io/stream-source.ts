@@ -21,6 +21,8 @@ export interface StreamOptions {
   signal?: AbortSignal;
   chunkSize?: number;
   onProgress?: (p: StreamProgress) => void;
+  /** read buffers to reuse, shared with a consumer that transfers chunks away and gets them back */
+  buffers?: ArrayBufferLike[];
 }
 
 /**
@@ -30,7 +32,7 @@ export interface StreamOptions {
 export async function streamSource(source: ByteSource, consumers: readonly ChunkConsumer[], options: StreamOptions = {}): Promise<void> {
   const total = source.size;
   options.onProgress?.({ phase: 'read', file: source.name, done: 0, total });
-  for await (const { offset, bytes } of readChunks(source, options.chunkSize ?? STREAM_CHUNK, options.signal, 0, source.size, true)) {
+  for await (const { offset, bytes } of readChunks(source, options.chunkSize ?? STREAM_CHUNK, options.signal, 0, source.size, true, options.buffers)) {
     for (const c of consumers) await c.update(offset, bytes);
     options.onProgress?.({ phase: 'read', file: source.name, done: offset + bytes.length, total });
   }
