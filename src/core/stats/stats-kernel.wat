@@ -129,7 +129,7 @@
     (local $vmn v128) (local $vmx v128) (local $vab v128) (local $o v128) (local $d v128) (local $d2 v128)
     (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $s4 v128)
     (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $t4 v128)
-    (local $best i32) (local $at i32) (local $fmn f32) (local $fmx f32)
+    (local $best i32) (local $at i32) (local $fmn f32) (local $fmx f32) (local $vthr v128)
     (global.set $origin (local.get $origin))
     (global.set $thr (local.get $thr))
     (global.set $smn (local.get $mn))
@@ -150,6 +150,7 @@
     (local.set $vmx (f32x4.splat (local.get $mx)))
     (local.set $vab (i32x4.splat (local.get $ab)))
     (local.set $o (f64x2.splat (local.get $origin)))
+    (local.set $vthr (i32x4.splat (local.get $thr)))
     (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
     (block $done
       (loop $next
@@ -167,11 +168,11 @@
             (call $elem (i32.add (local.get $i) (i32.const 3))))
           (else
             (local.set $a (v128.and (local.get $v) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)))
-            (local.set $e (i32x4.gt_s (local.get $a) (i32x4.splat (local.get $thr))))
+            (local.set $e (i32x4.gt_s (local.get $a) (local.get $vthr)))
             (if (v128.any_true (local.get $e)) (then (call $rep4 (local.get $v) (local.get $e))))
             (local.set $vab (i32x4.max_s (local.get $vab) (local.get $a)))
-            (local.set $vmn (f32x4.min (local.get $vmn) (local.get $v)))
-            (local.set $vmx (f32x4.max (local.get $vmx) (local.get $v)))
+            (local.set $vmn (f32x4.pmin (local.get $vmn) (local.get $v)))
+            (local.set $vmx (f32x4.pmax (local.get $vmx) (local.get $v)))
             (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $o)))
             (local.set $d2 (f64x2.mul (local.get $d) (local.get $d)))
             (local.set $s1 (f64x2.add (local.get $s1) (local.get $d)))
@@ -206,7 +207,8 @@
         (call $elem (local.get $i))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $more)))
-    ;; extremes of the vector lanes and of the scalar path (f32x4.min/max see no NaN: those took the scalar path)
+    ;; extremes of the vector lanes and of the scalar path (pmin/pmax: x < min ? x : min, the JavaScript comparison;
+    ;; one instruction each, where f32x4.min/max order ±0 and NaN; no NaN reaches the vector lanes)
     (local.set $fmn (f32.min
       (f32.min (f32x4.extract_lane 0 (local.get $vmn)) (f32x4.extract_lane 1 (local.get $vmn)))
       (f32.min (f32x4.extract_lane 2 (local.get $vmn)) (f32x4.extract_lane 3 (local.get $vmn)))))
@@ -375,27 +377,88 @@
         (local.set $c (i32.const 0))
         (br $row))))
 
-  ;; The bfloat16 table path over H16[0, n) (accumulator.ts push16): counts every bit pattern in TAB16 and
+;; The bfloat16 table path over H16[0, n) (accumulator.ts push16): counts every bit pattern in TAB16 and
   ;; finds the first new largest finite |x| above ab (RES i32 48, 52) and the first NaN or ±Infinity
   ;; (RES i32 80); with expand, also writes the patterns widened to float32 into WIN for matrix().
+  ;; Eight patterns at a time: |x| is compared as a vector (its largest value located by a scan at the
+  ;; end, only when it beats ab), and eight with a NaN or ±Infinity among them take the scalar path.
   (func (export "push16") (param $n i32) (param $ab i32) (param $expand i32)
-    (local $i i32) (local $x i32) (local $a i32) (local $p i32) (local $at i32) (local $first i32)
+    (local $i i32) (local $j i32) (local $end i32) (local $n8 i32) (local $x i32) (local $a i32) (local $p i32)
+    (local $at i32) (local $first i32) (local $best i32) (local $v v128) (local $va v128) (local $vab v128)
     (local.set $at (i32.const -1))
     (local.set $first (i32.const -1))
+    (local.set $best (local.get $ab))
+    (local.set $vab (i16x8.splat (i32.const -1)))
+    (local.set $n8 (i32.and (local.get $n) (i32.const -8)))
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n8)))
+        (local.set $v (v128.load offset=688384 (i32.shl (local.get $i) (i32.const 1))))
+        (local.set $va (v128.and (local.get $v) (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff)))
+        (if (v128.any_true (i16x8.gt_s (local.get $va) (v128.const i16x8 0x7f7f 0x7f7f 0x7f7f 0x7f7f 0x7f7f 0x7f7f 0x7f7f 0x7f7f)))
+          (then
+            ;; a NaN or ±Infinity among the eight: one at a time
+            (local.set $end (i32.add (local.get $i) (i32.const 8)))
+            (local.set $j (local.get $i))
+            (block $slowDone
+              (loop $slow
+                (br_if $slowDone (i32.ge_u (local.get $j) (local.get $end)))
+                (local.set $x (i32.load16_u offset=688384 (i32.shl (local.get $j) (i32.const 1))))
+                (local.set $p (i32.shl (local.get $x) (i32.const 2)))
+                (i32.store offset=426240 (local.get $p) (i32.add (i32.load offset=426240 (local.get $p)) (i32.const 1)))
+                (local.set $a (i32.and (local.get $x) (i32.const 0x7fff)))
+                (if (i32.ge_u (local.get $a) (i32.const 0x7f80))
+                  (then (if (i32.lt_s (local.get $first) (i32.const 0)) (then (local.set $first (local.get $j)))))
+                  (else (if (i32.gt_s (local.get $a) (local.get $best)) (then (local.set $best (local.get $a))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $slow))))
+          (else
+            (local.set $vab (i16x8.max_s (local.get $vab) (local.get $va)))
+            (local.set $p (i32.shl (i16x8.extract_lane_u 0 (local.get $v)) (i32.const 2)))
+            (i32.store offset=426240 (local.get $p) (i32.add (i32.load offset=426240 (local.get $p)) (i32.const 1)))
+            (local.set $p (i32.shl (i16x8.extract_lane_u 1 (local.get $v)) (i32.const 2)))
+            (i32.store offset=426240 (local.get $p) (i32.add (i32.load offset=426240 (local.get $p)) (i32.const 1)))
+            (local.set $p (i32.shl (i16x8.extract_lane_u 2 (local.get $v)) (i32.const 2)))
+            (i32.store offset=426240 (local.get $p) (i32.add (i32.load offset=426240 (local.get $p)) (i32.const 1)))
+            (local.set $p (i32.shl (i16x8.extract_lane_u 3 (local.get $v)) (i32.const 2)))
+            (i32.store offset=426240 (local.get $p) (i32.add (i32.load offset=426240 (local.get $p)) (i32.const 1)))
+            (local.set $p (i32.shl (i16x8.extract_lane_u 4 (local.get $v)) (i32.const 2)))
+            (i32.store offset=426240 (local.get $p) (i32.add (i32.load offset=426240 (local.get $p)) (i32.const 1)))
+            (local.set $p (i32.shl (i16x8.extract_lane_u 5 (local.get $v)) (i32.const 2)))
+            (i32.store offset=426240 (local.get $p) (i32.add (i32.load offset=426240 (local.get $p)) (i32.const 1)))
+            (local.set $p (i32.shl (i16x8.extract_lane_u 6 (local.get $v)) (i32.const 2)))
+            (i32.store offset=426240 (local.get $p) (i32.add (i32.load offset=426240 (local.get $p)) (i32.const 1)))
+            (local.set $p (i32.shl (i16x8.extract_lane_u 7 (local.get $v)) (i32.const 2)))
+            (i32.store offset=426240 (local.get $p) (i32.add (i32.load offset=426240 (local.get $p)) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $next)))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $i) (local.get $n)))
         (local.set $x (i32.load16_u offset=688384 (i32.shl (local.get $i) (i32.const 1))))
         (local.set $p (i32.shl (local.get $x) (i32.const 2)))
         (i32.store offset=426240 (local.get $p) (i32.add (i32.load offset=426240 (local.get $p)) (i32.const 1)))
         (local.set $a (i32.and (local.get $x) (i32.const 0x7fff)))
-        (if (i32.gt_s (local.get $a) (local.get $ab))
-          (then
-            (if (i32.ge_u (local.get $a) (i32.const 0x7f80))
-              (then (if (i32.lt_s (local.get $first) (i32.const 0)) (then (local.set $first (local.get $i)))))
-              (else (local.set $ab (local.get $a)) (local.set $at (local.get $i))))))
+        (if (i32.ge_u (local.get $a) (i32.const 0x7f80))
+          (then (if (i32.lt_s (local.get $first) (i32.const 0)) (then (local.set $first (local.get $i)))))
+          (else (if (i32.gt_s (local.get $a) (local.get $best)) (then (local.set $best (local.get $a))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $next)))
+        (br $tail)))
+    ;; the largest finite |x| of the window, and the first index holding it when it beats ab
+    (local.set $vab (i16x8.max_s (local.get $vab) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vab) (local.get $vab))))
+    (local.set $vab (i16x8.max_s (local.get $vab) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $vab) (local.get $vab))))
+    (local.set $vab (i16x8.max_s (local.get $vab) (i8x16.shuffle 2 3 0 1 2 3 0 1 2 3 0 1 2 3 0 1 (local.get $vab) (local.get $vab))))
+    (if (i32.gt_s (i16x8.extract_lane_s 0 (local.get $vab)) (local.get $best)) (then (local.set $best (i16x8.extract_lane_s 0 (local.get $vab)))))
+    (if (i32.gt_s (local.get $best) (local.get $ab))
+      (then
+        (local.set $i (i32.const 0))
+        (block $found
+          (loop $scan
+            (br_if $found (i32.ge_u (local.get $i) (local.get $n)))
+            (if (i32.eq (i32.and (i32.load16_u offset=688384 (i32.shl (local.get $i) (i32.const 1))) (i32.const 0x7fff)) (local.get $best))
+              (then (local.set $at (local.get $i)) (local.set $ab (local.get $best)) (br $found)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $scan)))))
     (if (local.get $expand)
       (then
         (local.set $i (i32.const 0))
