@@ -125,11 +125,11 @@
   ;; bit pattern above ab and where it first occurs, counts, the log histogram, heavy hitters of |x|'s
   ;; bits above thr, and the sums of powers of (x − origin). Writes RES.
   (func (export "fused") (param $n i32) (param $origin f64) (param $thr i32) (param $mn f32) (param $mx f32) (param $ab i32)
-    (local $i i32) (local $n4 i32) (local $v v128) (local $e v128) (local $a v128) (local $idx v128) (local $p i32)
+    (local $i i32) (local $n8 i32) (local $v v128) (local $e v128) (local $a v128) (local $idx v128) (local $p i32)
     (local $vmn v128) (local $vmx v128) (local $vab v128) (local $o v128) (local $d v128) (local $d2 v128)
     (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $s4 v128)
     (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $t4 v128)
-    (local $best i32) (local $at i32) (local $fmn f32) (local $fmx f32) (local $vthr v128)
+    (local $best i32) (local $at i32) (local $fmn f32) (local $fmx f32) (local $vthr v128) (local $w v128)
     (global.set $origin (local.get $origin))
     (global.set $thr (local.get $thr))
     (global.set $smn (local.get $mn))
@@ -151,21 +151,28 @@
     (local.set $vab (i32x4.splat (local.get $ab)))
     (local.set $o (f64x2.splat (local.get $origin)))
     (local.set $vthr (i32x4.splat (local.get $thr)))
-    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $n8 (i32.and (local.get $n) (i32.const -8)))
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n4)))
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n8)))
         (local.set $v (v128.load offset=164096 (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $w (v128.load offset=164112 (i32.shl (local.get $i) (i32.const 2))))
+        ;; eight elements a step, the two vectors sharing the checks: a zero, subnormal, NaN or ±Infinity
+        ;; among them sends all eight to the scalar path
         (local.set $e (v128.and (local.get $v) (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000)))
+        (local.set $a (v128.and (local.get $w) (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000)))
         (if (v128.any_true (v128.or
-              (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0))
-              (i32x4.eq (local.get $e) (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))))
+              (v128.or (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)) (i32x4.eq (local.get $e) (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000)))
+              (v128.or (i32x4.eq (local.get $a) (v128.const i32x4 0 0 0 0)) (i32x4.eq (local.get $a) (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000)))))
           (then
-            ;; a zero, subnormal, NaN or ±Infinity among the four: each element on the scalar path
             (call $elem (local.get $i))
             (call $elem (i32.add (local.get $i) (i32.const 1)))
             (call $elem (i32.add (local.get $i) (i32.const 2)))
-            (call $elem (i32.add (local.get $i) (i32.const 3))))
+            (call $elem (i32.add (local.get $i) (i32.const 3)))
+            (call $elem (i32.add (local.get $i) (i32.const 4)))
+            (call $elem (i32.add (local.get $i) (i32.const 5)))
+            (call $elem (i32.add (local.get $i) (i32.const 6)))
+            (call $elem (i32.add (local.get $i) (i32.const 7))))
           (else
             (local.set $a (v128.and (local.get $v) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)))
             (local.set $e (i32x4.gt_s (local.get $a) (local.get $vthr)))
@@ -198,8 +205,41 @@
             (local.set $p (i32x4.extract_lane 2 (local.get $idx)))
             (i32.store offset=256 (local.get $p) (i32.add (i32.load offset=256 (local.get $p)) (i32.const 1)))
             (local.set $p (i32x4.extract_lane 3 (local.get $idx)))
+            (i32.store offset=256 (local.get $p) (i32.add (i32.load offset=256 (local.get $p)) (i32.const 1)))
+            ;; the second vector, as the first
+            (local.set $a (v128.and (local.get $w) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)))
+            (local.set $e (i32x4.gt_s (local.get $a) (local.get $vthr)))
+            (if (v128.any_true (local.get $e)) (then (call $rep4 (local.get $w) (local.get $e))))
+            (local.set $vab (i32x4.max_s (local.get $vab) (local.get $a)))
+            (local.set $vmn (f32x4.pmin (local.get $vmn) (local.get $w)))
+            (local.set $vmx (f32x4.pmax (local.get $vmx) (local.get $w)))
+            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $w)) (local.get $o)))
+            (local.set $d2 (f64x2.mul (local.get $d) (local.get $d)))
+            (local.set $s1 (f64x2.add (local.get $s1) (local.get $d)))
+            (local.set $s2 (f64x2.add (local.get $s2) (local.get $d2)))
+            (local.set $s3 (f64x2.add (local.get $s3) (f64x2.mul (local.get $d2) (local.get $d))))
+            (local.set $s4 (f64x2.add (local.get $s4) (f64x2.mul (local.get $d2) (local.get $d2))))
+            (local.set $d (f64x2.sub
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $w) (local.get $w)))
+              (local.get $o)))
+            (local.set $d2 (f64x2.mul (local.get $d) (local.get $d)))
+            (local.set $t1 (f64x2.add (local.get $t1) (local.get $d)))
+            (local.set $t2 (f64x2.add (local.get $t2) (local.get $d2)))
+            (local.set $t3 (f64x2.add (local.get $t3) (f64x2.mul (local.get $d2) (local.get $d))))
+            (local.set $t4 (f64x2.add (local.get $t4) (f64x2.mul (local.get $d2) (local.get $d2))))
+            ;; histogram: lane l counts into histogram l
+            (local.set $idx (i32x4.add
+              (i32x4.shl (i32x4.shr_u (local.get $w) (i32.const 19)) (i32.const 2))
+              (v128.const i32x4 0 32768 65536 98304)))
+            (local.set $p (i32x4.extract_lane 0 (local.get $idx)))
+            (i32.store offset=256 (local.get $p) (i32.add (i32.load offset=256 (local.get $p)) (i32.const 1)))
+            (local.set $p (i32x4.extract_lane 1 (local.get $idx)))
+            (i32.store offset=256 (local.get $p) (i32.add (i32.load offset=256 (local.get $p)) (i32.const 1)))
+            (local.set $p (i32x4.extract_lane 2 (local.get $idx)))
+            (i32.store offset=256 (local.get $p) (i32.add (i32.load offset=256 (local.get $p)) (i32.const 1)))
+            (local.set $p (i32x4.extract_lane 3 (local.get $idx)))
             (i32.store offset=256 (local.get $p) (i32.add (i32.load offset=256 (local.get $p)) (i32.const 1)))))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
         (br $next)))
     (block $tail
       (loop $more
