@@ -684,7 +684,12 @@ export class TensorAccumulator {
     };
     this.rowSq = this.rowSqOdd = this.colSq = null;
     this.rowHash = this.colZero = this.colMul = null;
-    if (this.kernel) return stats; // its memory goes with it
+    if (this.kernel) {
+      this.kernel.release(); // its memory serves the next tensor
+      (this as { table16: Int32Array | null }).table16 = null;
+      this.hist = this.keys = this.counts = ONE_I32;
+      return stats;
+    }
     this.bins.fill(0);
     this.keys.fill(0);
     this.counts.fill(0);

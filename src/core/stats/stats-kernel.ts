@@ -38,6 +38,8 @@ interface Exports {
 }
 
 export interface StatsKernel {
+  /** hands the instance back for the next tensor (its state is cleared then); the views must not be used after */
+  release(): void;
   readonly fused: Exports['fused'];
   readonly matrix: Exports['matrix'];
   readonly push16: Exports['push16'];
@@ -60,6 +62,14 @@ export interface StatsKernel {
 }
 
 let compiled: WebAssembly.Module | null | undefined;
+
+/** An instance with its memory, kept for the next tensor: creating one costs ~0.3 ms, what a 65536-element tensor's pass takes. */
+interface Slot {
+  memory: WebAssembly.Memory;
+  exports: Exports;
+}
+const POOL: Slot[] = [];
+const POOL_MAX = 4;
 
 /** The compiled module, or null where WebAssembly or its SIMD is missing (compiled once per thread). */
 function kernelModule(): WebAssembly.Module | null {
@@ -97,18 +107,32 @@ export function createKernel(numel: number, rows: number, cols: number, hasRows:
   const colZero = rowHash + (hasRows ? rows * 4 : 0);
   const colMul = colZero + (hasCols ? cols * 4 : 0);
   const end = colMul + (hasCols ? cols * 4 : 0) + 16; // a vector load of colMul may reach 12 bytes past its end
-  let memory: WebAssembly.Memory;
-  let instance: WebAssembly.Instance;
+  const pages = Math.ceil(end / 65536);
+  let slot = POOL.pop();
   try {
-    memory = new WebAssembly.Memory({ initial: Math.ceil(end / 65536) });
-    instance = new WebAssembly.Instance(module, { env: { mem: memory } });
+    if (slot) {
+      if (slot.memory.buffer.byteLength < pages * 65536) slot.memory.grow(pages - slot.memory.buffer.byteLength / 65536);
+      // a fresh instance's state is all zeros: clear what the last tensor left (not the window, always overwritten before it is read)
+      new Uint8Array(slot.memory.buffer, L.HIST, L.WIN - L.HIST).fill(0);
+      new Uint8Array(slot.memory.buffer, L.TAB16, end - L.TAB16).fill(0);
+    } else {
+      const memory = new WebAssembly.Memory({ initial: pages });
+      slot = { memory, exports: new WebAssembly.Instance(module, { env: { mem: memory } }).exports as unknown as Exports };
+    }
   } catch {
     return null; // out of memory for another instance: the JavaScript loops need less
   }
-  const x = instance.exports as unknown as Exports;
+  const x = slot.exports;
   x.setup(rows, cols, hasRows ? 1 : 0, hasCols ? 1 : 0, rowSq, rowSqOdd, rowHash, colSq, colZero, colMul);
-  const buf = memory.buffer;
+  const buf = slot.memory.buffer;
+  const owned = slot;
+  let released = false;
   return {
+    release: () => {
+      if (released) return;
+      released = true;
+      if (POOL.length < POOL_MAX) POOL.push(owned);
+    },
     fused: x.fused,
     matrix: x.matrix,
     push16: x.push16,
