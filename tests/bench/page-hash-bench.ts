@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
@@ -91,23 +91,43 @@ export async function benchHashing(): Promise<BenchRow[]> {
   const shardA = randomFile('shard-a-384m.bin', 384 * MiB);
   const shardB = randomFile('shard-b-384m.bin', 384 * MiB);
 
+  // every side reads from the page cache (the page went first and paid for the disk before), and each
+  // side's figure is the best of two alternating runs: the machine is shared and the noise is one-sided
+  execFileSync('sh', ['-c', `cat "${big}" "${mid}" "${shardA}" "${shardB}" > /dev/null`]);
+  const best = async (n: number, run: () => Promise<number> | number): Promise<number> => {
+    let t = Infinity;
+    for (let i = 0; i < n; i++) t = Math.min(t, await run());
+    return t;
+  };
+  const NOTE = 'best of 2 runs each side';
+
   await withBuiltPage(async ({ page, browser }) => {
+    // workers started and their WebAssembly tiered up before anything is timed
+    await timeInspection(page, [shardA]);
     // 1 GiB streamed, with the browser's memory sampled throughout
     const before = browserRss(browser.profile);
     let peak = before;
-    const pageBig = await timeInspection(page, [big], () => (peak = Math.max(peak, browserRss(browser.profile))));
-    const sumBig = sha256sumSeconds(big);
-    rows.push({ name: 'page sha256 1 GiB (streaming) vs sha256sum', ratio: sumBig / pageBig, value: GiB / MiB / pageBig, baseline: GiB / MiB / sumBig, unit: 'MiB/s', target: 1.0 });
+    let pageBig = Infinity;
+    let sumBig = Infinity;
+    for (let i = 0; i < 2; i++) {
+      pageBig = Math.min(pageBig, await timeInspection(page, [big], () => (peak = Math.max(peak, browserRss(browser.profile)))));
+      sumBig = Math.min(sumBig, sha256sumSeconds(big));
+    }
+    rows.push({ name: 'page sha256 1 GiB (streaming) vs sha256sum', ratio: sumBig / pageBig, value: GiB / MiB / pageBig, baseline: GiB / MiB / sumBig, unit: 'MiB/s', target: 1.0, note: NOTE });
     const added = Math.max(0, peak - before) / MiB;
     rows.push({ name: 'page memory added while hashing 1 GiB vs 256 MiB budget', ratio: added / 256, value: added, baseline: 256, unit: 'MiB', target: 1.0, lowerIsBetter: true });
 
-    const pageMid = await timeInspection(page, [mid]);
-    const sumMid = sha256sumSeconds(mid);
-    rows.push({ name: 'page sha256 200 MiB (one-shot WebCrypto) vs sha256sum', ratio: sumMid / pageMid, value: 200 / pageMid, baseline: 200 / sumMid, unit: 'MiB/s', target: 3.0 });
+    const pageMid = await best(2, () => timeInspection(page, [mid]));
+    const sumMid = await best(2, () => sha256sumSeconds(mid));
+    rows.push({ name: 'page sha256 200 MiB (one-shot WebCrypto) vs sha256sum', ratio: sumMid / pageMid, value: 200 / pageMid, baseline: 200 / sumMid, unit: 'MiB/s', target: 3.0, note: NOTE });
 
-    const one = await timeInspection(page, [shardA]);
-    const two = await timeInspection(page, [shardA, shardB]);
-    rows.push({ name: 'page sha256 two shards in parallel vs one shard', ratio: (768 / two) / (384 / one), value: 768 / two, baseline: 384 / one, unit: 'MiB/s', target: 1.7 });
+    let one = Infinity;
+    let two = Infinity;
+    for (let i = 0; i < 2; i++) {
+      one = Math.min(one, await timeInspection(page, [shardA]));
+      two = Math.min(two, await timeInspection(page, [shardA, shardB]));
+    }
+    rows.push({ name: 'page sha256 two shards in parallel vs one shard', ratio: (768 / two) / (384 / one), value: 768 / two, baseline: 384 / one, unit: 'MiB/s', target: 1.7, note: NOTE });
 
     // the limits these rows run into here (no target: they say what a target above them would need)
     const c = await ceilings(page, mid);
