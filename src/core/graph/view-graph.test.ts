@@ -4,7 +4,7 @@ import type { Graph } from '../model/types';
 import { enclosingInitializers, resolveGraphPath } from './graph-path';
 import { searchViewGraph } from './search-graph';
 import { buildViewGraph, countOpTypes, labelWidth, shortLabel } from './view-graph';
-import { centerOn, detailFor, fitView, hitTest, initialView, MAX_SCALE, toWorld, visibleWorld, zoomAt } from './viewport';
+import { centerOn, detailFor, fitView, hitTest, initialView, MAX_SCALE, toWorld, topLayerX, visibleWorld, zoomAt } from './viewport';
 
 const edges = (vg: ReturnType<typeof buildViewGraph>) =>
   Array.from(vg.edgeSrc, (s, i) => `${vg.names[s] || vg.labels[s]}->${vg.names[vg.edgeDst[i]] || vg.labels[vg.edgeDst[i]]}:${vg.edgeValue[i]}`);
@@ -118,6 +118,22 @@ describe('viewport', () => {
     expect(fitView(small, 800, 600).scale).toBe(1);
     // b fits at 0.55, under the label scale: shown from its top at 1 instead
     expect(initialView(b, 800, 600).scale).toBe(1);
+  });
+  it('starts a wide graph over its first layer, not at the left edge of its bounds', () => {
+    // a PaddleOCR-like layout: the input sits at x ≈ 5800, a side branch reaches x = −760
+    const wide = { minX: -760, minY: 0, maxX: 6200, maxY: 25_000 };
+    const v = initialView(wide, 1150, 576, 1, 3000);
+    expect(v.scale).toBe(1);
+    expect(toWorld(v, 575, 24)).toEqual({ x: 3000, y: 0 });
+    // the input near the right edge: in view, with the view stopping 24 px beyond the bounds
+    const r = initialView(wide, 1150, 576, 1, 5846);
+    expect(toWorld(r, 0, 24).x).toBeLessThan(5846);
+    expect(toWorld(r, 1150, 24).x).toBeCloseTo(6224, 6);
+    // near an edge the view stops 24 px beyond the bounds
+    expect(toWorld(initialView(wide, 1150, 576, 1, 6190), 1150 - 24, 24).x).toBeCloseTo(6200, 6);
+    expect(toWorld(initialView(wide, 1150, 576, 1, -700), 24, 24).x).toBeCloseTo(-760, 6);
+    expect(topLayerX([5800, -700, 5900, 10], [0, 3, 0, 1])).toBe(5850);
+    expect(topLayerX([1], [2])).toBeUndefined();
   });
   it('zooms about the cursor and clamps', () => {
     const v = { scale: 1, tx: 10, ty: 20 };

@@ -42,15 +42,34 @@ export function fitView(b: Bounds, width: number, height: number, pad = 24, maxS
 
 /**
  * The first view of a graph: fitted when that keeps boxes readable, otherwise the top of the graph at a
- * readable scale (a 10,000-node chain fitted whole is a column of dots).
+ * readable scale (a 10,000-node chain fitted whole is a column of dots). A graph wider than the viewport
+ * is centred on `topX`, the x of its first layer (where its inputs are): the left edge of the bounds can be
+ * a side branch far from where the graph starts.
  */
-export function initialView(b: Bounds, width: number, height: number, readable = 1): View {
+export function initialView(b: Bounds, width: number, height: number, readable = 1, topX?: number): View {
   const fit = fitView(b, width, height);
   if (fit.scale >= LABEL_SCALE) return fit;
   const scale = readable;
   const bw = b.maxX - b.minX;
-  const tx = bw * scale <= width ? width / 2 - ((b.minX + b.maxX) / 2) * scale : 24 - b.minX * scale;
+  let tx: number;
+  if (bw * scale <= width) tx = width / 2 - ((b.minX + b.maxX) / 2) * scale;
+  else if (topX !== undefined && Number.isFinite(topX)) {
+    // centred on the top layer, but never showing more than 24 px beyond either side of the bounds
+    tx = Math.min(24 - b.minX * scale, Math.max(width - 24 - b.maxX * scale, width / 2 - topX * scale));
+  } else tx = 24 - b.minX * scale;
   return { scale, tx, ty: 24 - b.minY * scale };
+}
+
+/** The mean x of a layout's first layer (its inputs, or the first ops when it has none). */
+export function topLayerX(x: ArrayLike<number>, layer: ArrayLike<number>): number | undefined {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < layer.length; i++) {
+    if (layer[i] !== 0) continue;
+    sum += x[i];
+    n++;
+  }
+  return n ? sum / n : undefined;
 }
 
 /** Zooms by `factor` keeping the world point under (sx, sy) where it is. */

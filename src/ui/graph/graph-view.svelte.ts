@@ -2,7 +2,7 @@ import { enclosingInitializers, resolveGraphPath, type GraphLevel, type GraphPat
 import type { LayoutResult } from '../../core/graph/layout';
 import { searchViewGraph } from '../../core/graph/search-graph';
 import { buildViewGraph, countOpTypes, opKey, type ViewGraph } from '../../core/graph/view-graph';
-import { centerOn, fitView, initialView, zoomAt, type View } from '../../core/graph/viewport';
+import { centerOn, fitView, initialView, topLayerX, zoomAt, type View } from '../../core/graph/viewport';
 import type { Dim, Graph, ModelInfo, TensorInfo, ValueInfo } from '../../core/model/types';
 import type { GraphLayoutClient } from './graph-layout-client';
 
@@ -134,7 +134,7 @@ export class GraphViewState {
   /** Shows the current layout as it is first seen: fitted if readable, else its top. */
   resetCamera(): void {
     const laid = this.laid;
-    if (laid && this.width > 0) this.camera = initialView(laid.layout.bounds, this.width, this.height);
+    if (laid && this.width > 0) this.camera = initialView(laid.layout.bounds, this.width, this.height, 1, topLayerX(laid.layout.x, laid.layout.layer));
   }
 
   fit(): void {
