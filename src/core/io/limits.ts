@@ -234,14 +234,21 @@ export const SIGNATURE_MAX_ELEMENTS = 16 * 1024 * 1024;
 /** Total elements the weight signatures read over one inspection. */
 export const SIGNATURE_MAX_TOTAL_ELEMENTS = 256 * 1024 * 1024;
 
-/** Spectral metrics: exact eigen-decomposition of WᵀW (Jacobi) when min(rows, cols) is at most this. */
-export const SPECTRAL_EXACT_MAX = 256;
+/** Spectral metrics: every eigenvalue of the Gram matrix (and so α) when min(rows, cols) is at most this. */
+export const SPECTRAL_EXACT_MAX = 512;
 
 /** Spectral metrics: matrices larger than this (elements) get no spectral metrics. */
 export const SPECTRAL_MAX_ELEMENTS = 16 * 1024 * 1024;
 
-/** Spectral metrics: matrices analysed per inspection (each costs up to ~0.2 s on one core). */
-export const SPECTRAL_MAX_MATRICES = 32;
+/** Spectral metrics: matrices analysed per inspection. */
+export const SPECTRAL_MAX_MATRICES = 64;
+
+/**
+ * Spectral metrics: multiply-adds spent per inspection (~1.5 s of one core here). Matrices are analysed
+ * in the order of the layers until the next one would not fit; counting work instead of time keeps a
+ * report the same on every machine.
+ */
+export const SPECTRAL_MAX_WORK = 1.5e9;
 
 // ---- ONNX (src/core/formats/onnx): the protobuf is walked lazily through ranged reads ----
 

@@ -1,12 +1,12 @@
 import type { Analysis, AnalysisContext } from '../analysis';
 import type { ByteSource } from '../io/byte-source';
 import { isAbortError, throwIfAborted } from '../io/errors';
-import { SIGNATURE_MAX_ELEMENTS, SIGNATURE_MAX_TOTAL_ELEMENTS, SPECTRAL_MAX_MATRICES } from '../io/limits';
+import { SIGNATURE_MAX_ELEMENTS, SIGNATURE_MAX_TOTAL_ELEMENTS, SPECTRAL_MAX_MATRICES, SPECTRAL_MAX_WORK } from '../io/limits';
 import { DTYPES } from '../model/dtype';
 import type { Graph, ModelInfo, TensorInfo } from '../model/types';
 import type { Finding, Severity } from '../report/finding';
 import { readTensorValues } from './read-tensor';
-import { computeSpectralMetrics } from './spectral';
+import { computeSpectralMetrics, spectralPlan } from './spectral';
 import type { TensorStats } from './types';
 import {
   correlationTrapBound,
@@ -289,14 +289,20 @@ export const weightSignaturesAnalysis: Analysis = {
     // spectral metrics go with the statistics of the tensor, for the page and the report
     const statByName = new Map(stats.map((s) => [s.name, s]));
     let spectral = 0;
+    let work = SPECTRAL_MAX_WORK;
     for (const v of values) {
       if (spectral >= SPECTRAL_MAX_MATRICES) break;
       const s = statByName.get(v.name);
-      if (!s) continue;
+      const { cost } = spectralPlan(v.rows, v.cols);
+      if (!s || cost > work) continue;
+      throwIfAborted(ctx.signal);
+      // one matrix at a time, with the event loop let through between them (the page runs this on its main thread)
+      await new Promise((r) => setTimeout(r, 0));
       const m = computeSpectralMetrics(v.w, v.rows, v.cols);
       if (m) {
         s.spectral = m;
         spectral++;
+        work -= cost;
       }
     }
     return findings;
