@@ -124,6 +124,10 @@ describe('spectral metrics against NumPy/LAPACK (tests/fixtures/make_spectral_ex
     const m = computeSpectralMetrics(w, 3, 6)!;
     expect(m.spectralNorm).toBeCloseTo(5, 12);
     expect(m.stableRank).toBeCloseTo(35 / 25, 12);
+    // a dense 3×3: the trace and the determinant
+    const ev = symmetricEigenvalues(Float64Array.from([4, 1, 2, 1, 3, 0, 2, 0, 5]), 3);
+    expect(ev[0] + ev[1] + ev[2]).toBeCloseTo(12, 12);
+    expect(ev[0] * ev[1] * ev[2]).toBeCloseTo(4 * 15 - 1 * 5 + 2 * -6, 10);
   });
 
   it('refuses what it cannot measure: empty, non-finite, a single row', () => {
