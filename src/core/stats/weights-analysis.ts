@@ -187,10 +187,13 @@ async function readLayer(l: Layer, source: ByteSource, biasSource: ByteSource | 
   return { name: l.weight.name, file: l.weight.file, biasName: l.bias?.name ?? null, w, b, rows: l.out, cols: l.in };
 }
 
-/** Exact-structure findings for linear layers read by value (`layers` in data-flow order). */
-export function structureFindings(layers: readonly LayerValues[], chainStart: readonly boolean[]): Finding[] {
+/**
+ * Exact-structure findings for linear layers read by value (`layers` in data-flow order), for the layers
+ * from `from` to `to` (exclusive); each looks ahead at most two layers (a lone path and its continuation).
+ */
+export function structureFindings(layers: readonly LayerValues[], chainStart: readonly boolean[], from = 0, to = layers.length): Finding[] {
   const out: Finding[] = [];
-  for (let i = 0; i < layers.length; i++) {
+  for (let i = from; i < to; i++) {
     const L = layers[i];
     const embedding = EMBEDDING_NAME.test(L.name);
     const shape = imageShapeOf(L.cols);
@@ -263,10 +266,36 @@ export const weightSignaturesAnalysis: Analysis = {
     if (!model) return findings;
     const sourceOf = (file: string): ByteSource | undefined => ctx.files.find((f) => f.source.name === file)?.source ?? ctx.folder.get(file);
     const layers = findLinearLayers(model);
-    const values: LayerValues[] = [];
+    const statByName = new Map(stats.map((s) => [s.name, s]));
+    // Layers are read one at a time and kept only while a later finding can look back at them (two
+    // layers of look-ahead): memory stays at three layers' values whatever the model's size.
+    const window: LayerValues[] = [];
     const chainStart: boolean[] = [];
+    let spectral = 0;
+    let work = SPECTRAL_MAX_WORK;
+    const settle = async (count: number): Promise<void> => {
+      findings.push(...structureFindings(window, chainStart, 0, count));
+      for (const v of window.slice(0, count)) {
+        // spectral metrics go with the statistics of the tensor, for the page and the report
+        const s = statByName.get(v.name);
+        const { cost } = spectralPlan(v.rows, v.cols);
+        if (!s || spectral >= SPECTRAL_MAX_MATRICES || cost > work) continue;
+        throwIfAborted(ctx.signal);
+        // one matrix at a time, with the event loop let through between them (the page runs this on its main thread)
+        await new Promise((r) => setTimeout(r, 0));
+        const m = computeSpectralMetrics(v.w, v.rows, v.cols);
+        if (m) {
+          s.spectral = m;
+          spectral++;
+          work -= cost;
+        }
+      }
+      window.splice(0, count);
+      chainStart.splice(0, count);
+    };
     let budget = SIGNATURE_MAX_TOTAL_ELEMENTS;
     let prev: Layer | null = null;
+    let read = 0;
     for (const l of layers) {
       throwIfAborted(ctx.signal);
       const src = sourceOf(l.weight.file);
@@ -277,34 +306,17 @@ export const weightSignaturesAnalysis: Analysis = {
       try {
         const v = await readLayer(l, src, l.bias ? sourceOf(l.bias.file) : undefined, ctx.signal);
         budget -= l.weight.numel;
-        chainStart.push(!prev || prev.out !== l.in || values.length === 0);
-        values.push(v);
+        chainStart.push(!prev || prev.out !== l.in || read === 0);
+        window.push(v);
+        read++;
         prev = l;
       } catch (e) {
         if (isAbortError(e)) throw e;
         prev = null;
       }
+      if (window.length === 3) await settle(1);
     }
-    findings.push(...structureFindings(values, chainStart));
-    // spectral metrics go with the statistics of the tensor, for the page and the report
-    const statByName = new Map(stats.map((s) => [s.name, s]));
-    let spectral = 0;
-    let work = SPECTRAL_MAX_WORK;
-    for (const v of values) {
-      if (spectral >= SPECTRAL_MAX_MATRICES) break;
-      const s = statByName.get(v.name);
-      const { cost } = spectralPlan(v.rows, v.cols);
-      if (!s || cost > work) continue;
-      throwIfAborted(ctx.signal);
-      // one matrix at a time, with the event loop let through between them (the page runs this on its main thread)
-      await new Promise((r) => setTimeout(r, 0));
-      const m = computeSpectralMetrics(v.w, v.rows, v.cols);
-      if (m) {
-        s.spectral = m;
-        spectral++;
-        work -= cost;
-      }
-    }
+    await settle(window.length);
     return findings;
   },
 };
