@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sourcesFromPaths } from '../../../cli/node-source';
-import { buildSafetensors } from '../../../tests/helpers/safetensors-builder';
+import { buildF32Safetensors, buildSafetensors } from '../../../tests/helpers/safetensors-builder';
 import { assertValidReport } from '../../../tests/helpers/schema';
 import { FORMAT_HANDLERS } from '../formats/registry';
 import { inspect } from '../inspect';
@@ -203,5 +203,38 @@ describe('signatures on built tensors', () => {
     const ladder = Array.from({ length: 20 }, (_, i) => 0.3 - 0.1 * normalQuantile((i + 1) / 21));
     expect(ladderCorrelation(ladder)!).toBeGreaterThan(0.9999);
     expect(ladderCorrelation(Array.from(gaussian(20, 2)))!).toBeLessThan(0.999);
+  });
+});
+
+describe('the signature analysis on a deep chain (three layers in memory at a time)', () => {
+  it('follows a lone path planted deep in a six-layer chain into the layer after it', async () => {
+    let s = 7;
+    const g = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return (s / 2 ** 32 - 0.5) * 0.2;
+    };
+    const n = 16;
+    const tensors: Record<string, { shape: number[]; values: number[] }> = {};
+    for (let l = 0; l < 6; l++) {
+      const w = Array.from({ length: n * n }, g);
+      if (l === 4 || l === 5) {
+        // unit 3 of l3 feeds only row 5 of l4 (weight 100); unit 5 of l4 feeds only row 2 of l5
+        const col = l === 4 ? 3 : 5;
+        for (let r = 0; r < n; r++) w[r * n + col] = r === (l === 4 ? 5 : 2) ? 100 : 0;
+      }
+      tensors[`l${l}.weight`] = { shape: [n, n], values: w };
+      tensors[`l${l}.bias`] = { shape: [n], values: Array.from({ length: n }, g) };
+    }
+    const { report } = await inspect([new MemorySource(buildF32Safetensors(tensors), 'deep.safetensors')]);
+    assertValidReport(report);
+    const lone = report.findings.filter((f) => f.id === 'privacy/lone-path');
+    expect(lone.map((f) => f.evidence!.tensor)).toEqual(['l3.weight', 'l4.weight']);
+    const paths = lone[0].evidence!.paths as { unit: number; to: number; pathGain: number; through: { layer: string; to: number } | null }[];
+    expect(paths).toHaveLength(1);
+    expect(paths[0]).toMatchObject({ unit: 3, to: 5, through: { layer: 'l5.weight', to: 2 } });
+    expect(paths[0].pathGain).toBe(10_000);
+    // every layer got its spectral metrics: six 16×16 matrices are far inside the work budget
+    const spectral = (report.statistics as TensorStats[]).filter((t) => t.spectral);
+    expect(spectral.map((t) => t.name).sort()).toEqual(['l0.weight', 'l1.weight', 'l2.weight', 'l3.weight', 'l4.weight', 'l5.weight']);
   });
 });
