@@ -18,6 +18,7 @@ const GROUPS: Group[] = [
   { name: 'probes', file: 'probe-bench.ts', fn: 'benchProbes' },
   { name: 'probes', file: 'probe-bench.ts', fn: 'benchProbesPage' },
   { name: 'graph', file: 'graph-bench.ts', fn: 'benchGraph' },
+  { name: 'signatures', file: 'signatures-bench.ts', fn: 'benchSignatures' },
 ];
 
 async function main() {
