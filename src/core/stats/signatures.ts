@@ -59,8 +59,8 @@ export function findDuplicateRows(L: LayerValues): number[][] {
 
 /**
  * Pairs of rows where row b = ratio · row a exactly up to float32 rounding (|b_k − ratio·a_k| ≤ 2^-20·max|b|),
- * ratio ≠ 1 (copies are duplicates). Rows are bucketed by their direction (sign-normalised unit vector,
- * first 16 entries rounded to 1e-4), so the work stays linear.
+ * ratio ≠ 1 (copies are duplicates), oriented so that |ratio| ≤ 1. Rows are bucketed by their direction
+ * (sign-normalised unit vector, first 16 entries rounded to 1e-4), so the work stays linear.
  */
 export function findProportionalRows(L: LayerValues): { a: number; b: number; ratio: number }[] {
   const { w, rows, cols } = L;
@@ -97,10 +97,12 @@ export function findProportionalRows(L: LayerValues): { a: number; b: number; ra
         const rb = b[j] * cols;
         let dot = 0;
         let aa = 0;
+        let bb = 0;
         let bmax = 0;
         for (let k = 0; k < cols; k++) {
           dot += w[ra + k] * w[rb + k];
           aa += w[ra + k] * w[ra + k];
+          bb += w[rb + k] * w[rb + k];
           bmax = Math.max(bmax, Math.abs(w[rb + k]));
         }
         const ratio = dot / aa;
@@ -108,7 +110,11 @@ export function findProportionalRows(L: LayerValues): { a: number; b: number; ra
         let ok = true;
         for (let k = 0; k < cols && ok; k++) if (Math.abs(w[rb + k] - ratio * w[ra + k]) > bmax * 2 ** -20) ok = false;
         // constant rows (all entries equal) are trivially proportional: not a signature
-        if (ok && !isConstantRow(w, ra, cols)) out.push({ a: b[i], b: b[j], ratio });
+        if (!ok || isConstantRow(w, ra, cols)) continue;
+        // one orientation whatever the row order: b is the smaller row (|ratio| < 1), so pairs planted as
+        // row' = −0.9·row share one ratio wherever the copy landed
+        if (Math.abs(ratio) > 1) out.push({ a: b[j], b: b[i], ratio: dot / bb });
+        else out.push({ a: b[i], b: b[j], ratio });
       }
     }
   }
@@ -137,15 +143,27 @@ export function normalQuantile(p: number): number {
   return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
 
+/** Inverse CDF of the standard Laplace distribution (density ½e^{−|x|}). */
+export function laplaceQuantile(p: number): number {
+  return p < 0.5 ? Math.log(2 * p) : -Math.log(2 * (1 - p));
+}
+
 /**
  * Pearson correlation between the sorted biases and the normal quantiles Φ⁻¹(i/(k+1)): near 1 when the
  * biases form the ladder of an imprint layer. Null for fewer than 4 distinct values.
  */
 export function ladderCorrelation(biases: number[]): number | null {
   const v = [...new Set(biases.filter(Number.isFinite))].sort((x, y) => x - y);
+  return v.length < 4 ? null : quantileCorrelation(v, normalQuantile, 0);
+}
+
+/**
+ * Correlation of sorted values v with the quantiles F⁻¹(p_i) at the plotting positions
+ * p_i = (i + 1 − a)/(k + 1 − 2a) (a = 0: Weibull i/(k+1); a = 3/8: Blom; a = ½: Hazen).
+ */
+function quantileCorrelation(v: readonly number[], quantile: (p: number) => number, a: number): number | null {
   const k = v.length;
-  if (k < 4) return null;
-  const z = v.map((_, i) => normalQuantile((i + 1) / (k + 1)));
+  const z = v.map((_, i) => quantile((i + 1 - a) / (k + 1 - 2 * a)));
   const mv = v.reduce((s, x) => s + x, 0) / k;
   const mz = z.reduce((s, x) => s + x, 0) / k;
   let sxy = 0;
@@ -156,7 +174,68 @@ export function ladderCorrelation(biases: number[]): number | null {
     sxx += (v[i] - mv) ** 2;
     syy += (z[i] - mz) ** 2;
   }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : null;
+  return sxx > 0 && syy > 0 ? Math.min(1, sxy / Math.sqrt(sxx * syy)) : null;
+}
+
+export interface LadderFit {
+  /** correlation of the biases with the quantiles (1 for an exact ladder) */
+  r: number;
+  family: 'normal' | 'laplace';
+  /** plotting-position constant a of p_i = (i + 1 − a)/(k + 1 − 2a) */
+  plotting: number;
+  /** one end value left out: the catch-all bin of a cumulative imprint (breaching puts it at −10) */
+  trimmed: 'none' | 'low' | 'high';
+  /** distinct biases the fit used */
+  count: number;
+}
+
+/**
+ * How well distinct biases form a quantile ladder b_i = μ + σ·F⁻¹(p_i), the construction of imprint layers
+ * (Fowl et al., "Robbing the Fed", ICLR 2022: bins of equal mass under a normal measurement, or a Laplace
+ * one for Fourier measurements in the authors' breaching library). Tries the normal and Laplace quantile
+ * functions, the Weibull, Blom and Hazen plotting positions, and the values with one end value left out
+ * (the catch-all bin); returns the best fit over at least `minCount` values, or null.
+ *
+ * A planted ladder fits to storage rounding (1 − r ≈ 2e-5 in bfloat16, 1e-14 in float32); a random sample
+ * of k values does not: its Q–Q correlation has 1 − r of order (log k)/k (Shapiro–Francia).
+ */
+export function quantileLadderFit(biases: readonly number[], minCount = 4): LadderFit | null {
+  const v = [...new Set(biases.filter(Number.isFinite))].sort((x, y) => x - y);
+  let best: LadderFit | null = null;
+  const variants: [LadderFit['trimmed'], number[]][] = [['none', v], ['low', v.slice(1)], ['high', v.slice(0, -1)]];
+  for (const [trimmed, vals] of variants) {
+    if (vals.length < minCount) continue;
+    for (const [family, q] of [['normal', normalQuantile], ['laplace', laplaceQuantile]] as const) {
+      for (const plotting of [0, 0.375, 0.5]) {
+        const r = quantileCorrelation(vals, q, plotting);
+        if (r !== null && (!best || r > best.r)) best = { r, family, plotting, trimmed, count: vals.length };
+      }
+    }
+  }
+  return best;
+}
+
+/** Occurrences in w of each value of `values` (exact float32 equality; +0 and −0 are one value). */
+export function valueCounts(w: Float32Array, values: Iterable<number>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const x of values) counts.set(x, 0);
+  for (let k = 0; k < w.length; k++) {
+    const c = counts.get(w[k]);
+    if (c !== undefined) counts.set(w[k], c + 1);
+  }
+  return counts;
+}
+
+/**
+ * Self-information (bits) of row r under the tensor's own value distribution: −Σ_k log2(count(w_rk)/N).
+ * 2^−bits is the chance that another row, its entries drawn from the tensor's values, equals this one.
+ * Trained float rows carry thousands of bits; rows of a ternary 3×3 kernel about 14.
+ */
+export function rowSurprisal(L: LayerValues, r: number, counts: Map<number, number>): number {
+  const n = L.w.length;
+  let bits = 0;
+  for (let k = r * L.cols, e = k + L.cols; k < e; k++) bits -= Math.log2(Math.max(counts.get(L.w[k]) ?? 1, 1) / n);
+  return bits;
 }
 
 function median(xs: Float64Array): number {
@@ -198,34 +277,50 @@ export function findDeadHighNormRows(L: LayerValues, range: [number, number], ra
 }
 
 /**
- * Units u of layer A (rows of A, columns of B) whose outgoing column B[:, u] has exactly one non-zero
- * entry with |value| ≥ gain × the median norm of B's non-zero columns.
+ * An outgoing weight below this fraction of its column's largest is not a path of its own (it carries less
+ * than a thousandth of what the largest does, under a float16 ulp of it). Exact zeros are the plain
+ * construction; an attacker who hides them under noise (±1e-3 beside a weight of 100) leaves the same
+ * single amplified path.
+ */
+export const PATH_NEGLIGIBLE = 2 ** -10;
+
+/**
+ * Units u of layer A (rows of A, columns of B) whose outgoing column B[:, u] has exactly one entry that is
+ * not negligible (|x| > PATH_NEGLIGIBLE × the column's largest; exact zeros in the plain construction) with
+ * |value| ≥ gain × the median norm of B's ordinary columns.
  */
 export function findLonePaths(A: LayerValues, B: LayerValues, gain: number): { unit: number; to: number; value: number; ratio: number }[] {
   if (B.cols !== A.rows) return [];
   const { w, rows, cols } = B;
+  // one pass: each column's largest and second-largest |x| (the column is a lone path when the second is
+  // negligible beside the largest) and its squared norm
   const sq = new Float64Array(cols);
-  const nnz = new Int32Array(cols);
+  const first = new Float64Array(cols);
+  const second = new Float64Array(cols);
   const at = new Int32Array(cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     for (let c = 0; c < cols; c++) {
       const x = w[base + c];
-      if (x !== 0) {
-        sq[c] += x * x;
-        nnz[c]++;
+      if (x === 0) continue;
+      sq[c] += x * x;
+      const a = Math.abs(x);
+      if (a > first[c]) {
+        second[c] = first[c];
+        first[c] = a;
         at[c] = r;
-      }
+      } else if (a > second[c]) second[c] = a;
     }
   }
+  const lone = (c: number) => first[c] > 0 && second[c] <= first[c] * PATH_NEGLIGIBLE;
   // The reference scale is the layer's ordinary units (columns with more than one outgoing weight):
   // when an attacker turns most units into traps, a median over all columns would be a trap's own gain.
-  const ordinary = Float64Array.from(sq.filter((_, c) => nnz[c] > 1), Math.sqrt);
-  const med = median(ordinary.length ? ordinary : Float64Array.from(sq.filter((_, c) => nnz[c] > 0), Math.sqrt));
+  const ordinary = Float64Array.from(sq.filter((_, c) => first[c] > 0 && !lone(c)), Math.sqrt);
+  const med = median(ordinary.length ? ordinary : Float64Array.from(sq.filter((_, c) => first[c] > 0), Math.sqrt));
   const out: { unit: number; to: number; value: number; ratio: number }[] = [];
   if (!(med > 0) || rows < 2) return out;
   for (let c = 0; c < cols; c++) {
-    if (nnz[c] !== 1) continue;
+    if (!lone(c)) continue;
     const value = w[at[c] * cols + c];
     const ratio = Math.abs(value) / med;
     if (ratio >= gain) out.push({ unit: c, to: at[c], value, ratio });

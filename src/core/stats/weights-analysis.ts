@@ -14,7 +14,9 @@ import {
   findDuplicateRows,
   findLonePaths,
   findProportionalRows,
-  ladderCorrelation,
+  quantileLadderFit,
+  rowSurprisal,
+  valueCounts,
   type LayerValues,
 } from './signatures';
 
@@ -25,13 +27,15 @@ import {
  * SIGNATURE_MAX_TOTAL_ELEMENTS) for the checks that need exact structure:
  *
  * - data traps (Feng & Tramèr, "Privacy Backdoors", ICML 2024): a hidden unit whose only outgoing weight
- *   is huge (a lone path, gain ≥ LONE_PATH_GAIN × the layer's median outgoing norm), and, after the victim
- *   fine-tuned, rows that can never fire again on the input range with norms far above the layer's —
- *   those rows are the stolen inputs;
- * - imprint layers (Fowl et al., "Robbing the Fed", ICLR 2022): identical rows whose biases follow normal
- *   quantiles;
+ *   (all others zero or negligible) is huge (a lone path, gain ≥ LONE_PATH_GAIN × the layer's median
+ *   outgoing norm), and, after the victim fine-tuned, rows that can never fire again on the input range
+ *   with norms far above the layer's — those rows are the stolen inputs;
+ * - imprint layers (Fowl et al., "Robbing the Fed", ICLR 2022): identical rows whose biases are an exact
+ *   normal- or Laplace-quantile ladder;
  * - trap weights (Boenisch et al., "When the curious abandon honesty", EuroS&P 2023): rows that are
  *   negative multiples of other rows with one constant ratio;
+ * - copies and multiples count only where chance cannot make them (a row's self-information under the
+ *   tensor's own values, CHANCE_MARGIN_BITS): coarsely quantised short kernels repeat by chance;
  * - WeightWatcher-style correlation traps: max|W| > σ̂(√N + √M), σ̂ = 1.4826·MAD (an element no
  *   random-matrix bulk explains; Martin & Mahoney 2021);
  * - LayerNorm turned into an identity (scales in the thousands, offsets ~±1e4); NaN/Inf; exact repeats.
@@ -47,6 +51,18 @@ export const LONE_PATH_GAIN = 50;
 export const LATCHED_NORM_RATIO = 10;
 /** LayerNorm scales / offsets at or above this magnitude turn the normalisation into an identity. */
 export const LAYERNORM_TRAP_MAGNITUDE = 1000;
+/**
+ * A planted quantile ladder fits its quantiles to storage rounding: 1 − r at most this (bfloat16 rounding
+ * leaves ~2e-5); random biases of up to about a thousand rows stay above it (Shapiro–Francia).
+ */
+export const LADDER_MAX_DEVIATION = 1e-4;
+/** A ladder over rows whose copies chance could explain must have this many distinct biases. */
+export const LADDER_MIN_UNGATED = 8;
+/**
+ * Row coincidences count when their chance is below 2^−this over all pairs of rows: a row's
+ * self-information under the tensor's own values must reach 2·log2(rows) + CHANCE_MARGIN_BITS.
+ */
+export const CHANCE_MARGIN_BITS = 20;
 
 const NORM_NAME = /(^|[._/])(ln|ln_?\d+|layer_?norm|layernorm|norm\d*|.*_norm|.*norm)([._/]|$)/i;
 const EMBEDDING_NAME = /(embed|wte|wpe|tok_|token|lm_head|word|vocab|position)/i;
@@ -77,12 +93,57 @@ export function findLinearLayers(model: ModelInfo): Layer[] {
   const cmp = collator();
   const weights = model.tensors.filter((t) => t.shape.length >= 2 && isFloat(t) && t.shape[0] > 1 && t.numel / t.shape[0] > 1 && !/bias$/.test(t.name));
   weights.sort((a, b) => cmp(a.name, b.name));
-  return weights.map((w) => {
-    const out = w.shape[0];
-    const bname = w.name.replace(/(weight|kernel|w)$/, 'bias');
-    const b = bname !== w.name ? byName.get(bname) : undefined;
-    return { weight: w, bias: b && b.numel === out && b.shape.length === 1 ? b : null, out, in: w.numel / out, transposed: false };
+  return dataFlowOrder(
+    weights.map((w) => {
+      const out = w.shape[0];
+      const bname = w.name.replace(/(weight|kernel|w)$/, 'bias');
+      const b = bname !== w.name ? byName.get(bname) : undefined;
+      return { weight: w, bias: b && b.numel === out && b.shape.length === 1 ? b : null, out, in: w.numel / out, transposed: false };
+    }),
+  );
+}
+
+/**
+ * Layers sorted by name, put in data-flow order where the shapes say so. Names need not sort in data-flow
+ * order ("input" → "hidden" → "output" sorts hidden, input, output), and the signatures that follow a unit
+ * into the next layer (lone paths) need the layer it feeds. A layer follows the one before it by name when
+ * their shapes chain (as before); otherwise it follows the only layer whose output width is its input
+ * width, when it is also the only layer taking that width (a match that shapes alone make certain). Chains
+ * start at layers nothing feeds, in name order.
+ */
+export function dataFlowOrder<T extends { out: number; in: number }>(layers: readonly T[]): T[] {
+  const n = layers.length;
+  const next: (number | null)[] = new Array<number | null>(n).fill(null);
+  const byNamePred = (j: number) => j > 0 && layers[j - 1].out === layers[j].in;
+  for (let i = 0; i + 1 < n; i++) if (byNamePred(i + 1)) next[i] = i + 1;
+  const outs = new Map<number, number[]>();
+  const ins = new Map<number, number[]>();
+  layers.forEach((l, i) => {
+    outs.set(l.out, [...(outs.get(l.out) ?? []), i]);
+    ins.set(l.in, [...(ins.get(l.in) ?? []), i]);
   });
+  const taken = new Set(next.filter((j): j is number => j !== null));
+  for (let i = 0; i < n; i++) {
+    if (next[i] !== null) continue;
+    const feeders = outs.get(layers[i].out)!;
+    const takers = ins.get(layers[i].out) ?? [];
+    const j = takers[0];
+    if (feeders.length === 1 && takers.length === 1 && j !== i && !taken.has(j) && !byNamePred(j)) {
+      next[i] = j;
+      taken.add(j);
+    }
+  }
+  const order: T[] = [];
+  const done = new Set<number>();
+  const emit = (i: number) => {
+    for (let k: number | null = i; k !== null && !done.has(k); k = next[k]) {
+      done.add(k);
+      order.push(layers[k]);
+    }
+  };
+  for (let i = 0; i < n; i++) if (!taken.has(i)) emit(i);
+  for (let i = 0; i < n; i++) emit(i); // cycles (an autoencoder's two halves): name order
+  return order;
 }
 
 function layersFromGraph(g: Graph, byName: Map<string, TensorInfo>): Layer[] {
@@ -187,6 +248,20 @@ async function readLayer(l: Layer, source: ByteSource, biasSource: ByteSource | 
   return { name: l.weight.name, file: l.weight.file, biasName: l.bias?.name ?? null, w, b, rows: l.out, cols: l.in };
 }
 
+/** Self-information of rows of L under L's own values (computed once for the rows asked for). */
+function rowBits(L: LayerValues, rows: readonly number[]): (r: number) => number {
+  if (!rows.length) return () => Infinity;
+  const values = new Set<number>();
+  for (const r of new Set(rows)) for (let k = r * L.cols, e = k + L.cols; k < e; k++) values.add(L.w[k]);
+  const counts = valueCounts(L.w, values);
+  const memo = new Map<number, number>();
+  return (r) => {
+    let b = memo.get(r);
+    if (b === undefined) memo.set(r, (b = rowSurprisal(L, r, counts)));
+    return b;
+  };
+}
+
 /**
  * Exact-structure findings for linear layers read by value (`layers` in data-flow order), for the layers
  * from `from` to `to` (exclusive); each looks ahead at most two layers (a lone path and its continuation).
@@ -199,21 +274,35 @@ export function structureFindings(layers: readonly LayerValues[], chainStart: re
     const shape = imageShapeOf(L.cols);
     const draw = (rows: number[]) => ({ tensor: L.name, rows: rows.slice(0, 64), inputSize: L.cols, imageShape: shape, rowValues: L.cols <= 4096 ? rows.slice(0, L.cols <= 1024 ? 16 : 4).map((r) => Array.from(L.w.subarray(r * L.cols, (r + 1) * L.cols))) : null });
 
-    const dups = findDuplicateRows(L);
-    if (dups.length && !embedding) {
-      const ladders = L.b ? dups.map((g) => ({ g, r: ladderCorrelation(g.map((row) => L.b![row])) })) : [];
-      const ladder = ladders.find((x) => x.g.length >= 4 && x.r !== null && x.r >= 0.98);
-      const rows = (ladder?.g ?? dups[0]);
-      const total = dups.reduce((a, g) => a + g.length, 0);
-      out.push(finding(ladder ? 'privacy/imprint-layer' : 'privacy/duplicate-rows', 'privacy-trap', ladder ? 'dangerous' : total >= 4 ? 'warning' : 'info',
-        ladder ? `Layer "${L.name}" is an imprint layer: ${ladder.g.length} identical rows with a normal-quantile bias ladder` : `Layer "${L.name}" has ${total} rows that are exact copies of each other`,
-        ladder
-          ? `Rows ${ladder.g.slice(0, 8).join(', ')}${ladder.g.length > 8 ? ', …' : ''} are bit-identical and their biases (${L.biasName}) follow normal quantiles (correlation ${ladder.r!.toFixed(4)}). That is the "imprint" module of Robbing the Fed (Fowl et al., ICLR 2022): each unit captures the inputs in one slice of a measurement, so a gradient update reveals individual training inputs.`
-          : `${dups.length} group(s) of bit-identical non-zero rows (largest: rows ${dups[0].slice(0, 8).join(', ')}). Training from a random start never makes two rows exactly equal; copies are planted (imprint layers) or a sign of duplicated units.`,
-        L.file, { ...draw(rows), groups: dups.slice(0, 8).map((g) => g.slice(0, 32)), biases: L.b ? rows.slice(0, 64).map((r) => L.b![r]) : null, ladderCorrelation: ladder?.r ?? null }));
+    // Exact coincidences between rows (copies, multiples) are evidence only where chance cannot make them:
+    // the rows of a coarsely quantised short kernel (ternary 3×3) repeat by chance, float rows never do.
+    const dups = embedding ? [] : findDuplicateRows(L);
+    const proportional = findProportionalRows(L);
+    const bitsOf = rowBits(L, [...dups.flat(), ...proportional.flatMap((p) => [p.a, p.b])]);
+    const chanceBits = 2 * Math.log2(L.rows) + CHANCE_MARGIN_BITS;
+
+    if (dups.length) {
+      const groups = dups.map((g) => ({ g, improbable: bitsOf(g[0]) >= chanceBits, fit: L.b && g.length >= 4 ? quantileLadderFit(g.map((row) => L.b![row])) : null }));
+      // a ladder is exact to storage rounding; over rows that could repeat by chance it must also be long
+      const ladder = groups.find((x) => x.fit && 1 - x.fit.r <= LADDER_MAX_DEVIATION && (x.improbable || x.fit.count >= LADDER_MIN_UNGATED));
+      const copies = groups.filter((x) => x.improbable).map((x) => x.g);
+      const reported = ladder ? [ladder.g, ...copies.filter((g) => g !== ladder.g)] : copies;
+      if (reported.length) {
+        const rows = reported[0];
+        const total = copies.reduce((a, g) => a + g.length, 0);
+        const fit = ladder?.fit ?? null;
+        const ladderText = fit ? `${fit.family === 'normal' ? 'normal' : 'Laplace'}-quantile bias ladder` : '';
+        out.push(finding(ladder ? 'privacy/imprint-layer' : 'privacy/duplicate-rows', 'privacy-trap', ladder ? 'dangerous' : total >= 4 ? 'warning' : 'info',
+          ladder ? `Layer "${L.name}" is an imprint layer: ${ladder.g.length} identical rows with a ${ladderText}` : `Layer "${L.name}" has ${total} rows that are exact copies of each other`,
+          ladder
+            ? `Rows ${ladder.g.slice(0, 8).join(', ')}${ladder.g.length > 8 ? ', …' : ''} are bit-identical and their biases (${L.biasName}) follow ${fit!.family === 'normal' ? 'normal' : 'Laplace'} quantiles exactly (correlation ${fit!.r.toFixed(6)} over ${fit!.count} values${fit!.trimmed !== 'none' ? ', leaving out the catch-all bin' : ''}). That is the "imprint" module of Robbing the Fed (Fowl et al., ICLR 2022): each unit captures the inputs in one slice of a measurement, so a gradient update reveals individual training inputs.`
+            : `${copies.length} group(s) of bit-identical non-zero rows (largest: rows ${rows.slice(0, 8).join(', ')}). Training from a random start never makes two rows exactly equal (these rows carry at least ${fmt(Math.min(...copies.map((g) => bitsOf(g[0]))))} bits under the tensor's own values); copies are planted (imprint layers) or a sign of duplicated units.`,
+          L.file, { ...draw(rows), groups: reported.slice(0, 8).map((g) => g.slice(0, 32)), biases: L.b ? rows.slice(0, 64).map((r) => L.b![r]) : null, ladderCorrelation: fit?.r ?? null, ladderFit: fit }));
+      }
     }
 
-    const mirrored = findProportionalRows(L);
+    // a multiple of another row: chance must also pick the ratio (at most one per value of the tensor)
+    const mirrored = proportional.filter((p) => Math.min(bitsOf(p.a), bitsOf(p.b)) >= chanceBits + Math.log2(L.w.length));
     if (mirrored.length) {
       // one constant ratio shared by several pairs is the trap-weights construction (×−0.95 in Boenisch et al.)
       const ratios = new Map<string, typeof mirrored>();
