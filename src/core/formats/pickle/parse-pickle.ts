@@ -1,3 +1,4 @@
+import { PICKLE_OPS } from '../../scan/pickle/opcodes';
 import { emulatePickle } from '../../scan/pickle/emulate';
 import { scanPickleSource } from '../../scan/pickle/scan-pickle';
 import type { FileParse, FormatHandler, ParseContext, SniffContext } from '../types';
@@ -13,7 +14,9 @@ const P0_STARTS = new Set([0x28, 0x63, 0x69, 0x7d, 0x5d, 0x29, 0x4e, 0x49, 0x4a,
 export function sniffPickle(ctx: SniffContext): boolean {
   const h = ctx.head;
   if (h.length < 2) return false;
-  if (h[0] === 0x80) return h[1] <= 5;
+  // PROTO n, then an opcode: a safetensors file whose header length is 0x80 + 256·n (n ≤ 5) also starts
+  // 80 0n, but its next byte (the length's third byte, 0 for any header under 64 KiB) is no opcode
+  if (h[0] === 0x80) return h[1] <= 5 && (h.length < 3 || PICKLE_OPS[h[2]] !== undefined);
   if (!P0_STARTS.has(h[0]) || ctx.tail[ctx.tail.length - 1] !== 0x2e) return false;
   const probe = emulatePickle(h.subarray(0, Math.min(h.length, 4096)), { maxPickles: 1, scanTrailing: false });
   return !probe.anomalies.some((a) => a.code === 'invalid-opcode' || a.code === 'bad-operand') && probe.opcodeCount >= 2;

@@ -56,6 +56,23 @@ describe('safetensors written from PyTorch tensors', () => {
   });
 });
 
+describe('a header length that reads as a pickle PROTO opcode', () => {
+  // 0x80 + 256·k (k ≤ 5) makes the file start 80 0k, as a protocol-k pickle does
+  for (const k of [0, 3, 5]) {
+    it(`header of ${0x80 + 256 * k} bytes: safetensors alone, clean`, async () => {
+      let text = JSON.stringify({ w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] } });
+      text += ' '.repeat(0x80 + 256 * k - text.length);
+      const data = new Uint8Array(new Float32Array([0.5, -0.25, 0.125, 1]).buffer);
+      const bytes = buildSafetensors({ headerText: text, data });
+      expect([bytes[0], bytes[1], bytes[2]]).toEqual([0x80, k, 0]);
+      const { report, ids } = await run(bytes);
+      expect(ids).toEqual([]);
+      expect(report.verdict).toBe('clean');
+      expect(report.files[0].format).toBe('safetensors');
+    });
+  }
+});
+
 describe('safetensors checks (THREATS.md §4)', () => {
   const t = (dtype: string, shape: number[], a: number, b: number) => ({ dtype, shape, data_offsets: [a, b] as [number, number] });
 
