@@ -238,3 +238,33 @@ describe('the signature analysis on a deep chain (three layers in memory at a ti
     expect(spectral.map((t) => t.name).sort()).toEqual(['l0.weight', 'l1.weight', 'l2.weight', 'l3.weight', 'l4.weight', 'l5.weight']);
   });
 });
+
+describe('weights stored [in, out] (GPT-2 Conv1D, Keras Dense)', () => {
+  it('are read transposed when the bias matches the second dimension, and a lone path through them is found', async () => {
+    let s = 11;
+    const g = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return (s / 2 ** 32 - 0.5) * 0.2;
+    };
+    const fc = Array.from({ length: 16 * 64 }, g); // c_fc: in 16, out 64, stored [16, 64]
+    const proj = Array.from({ length: 64 * 16 }, g); // c_proj: in 64, out 16, stored [64, 16]
+    // unit 9 of c_fc feeds only output 4 of c_proj: row 9 of the stored [in, out] matrix
+    for (let o = 0; o < 16; o++) proj[9 * 16 + o] = o === 4 ? 100 : 0;
+    const bytes = buildF32Safetensors({
+      'h.0.mlp.c_fc.weight': { shape: [16, 64], values: fc },
+      'h.0.mlp.c_fc.bias': { shape: [64], values: Array.from({ length: 64 }, g) },
+      'h.0.mlp.c_proj.weight': { shape: [64, 16], values: proj },
+      'h.0.mlp.c_proj.bias': { shape: [16], values: Array.from({ length: 16 }, g) },
+    });
+    const { report, model } = await inspect([new MemorySource(bytes, 'gpt2-mlp.safetensors')]);
+    assertValidReport(report);
+    expect(findLinearLayers(model!).map((l) => [l.weight.name, l.out, l.in, l.transposed, l.bias?.name])).toEqual([
+      ['h.0.mlp.c_fc.weight', 64, 16, true, 'h.0.mlp.c_fc.bias'],
+      ['h.0.mlp.c_proj.weight', 16, 64, true, 'h.0.mlp.c_proj.bias'],
+    ]);
+    const lone = report.findings.filter((f) => f.id === 'privacy/lone-path');
+    expect(lone).toHaveLength(1);
+    expect(lone[0].evidence).toMatchObject({ tensor: 'h.0.mlp.c_fc.weight', next: 'h.0.mlp.c_proj.weight' });
+    expect((lone[0].evidence!.paths as { unit: number; to: number }[])[0]).toMatchObject({ unit: 9, to: 4 });
+  });
+});

@@ -95,10 +95,16 @@ export function findLinearLayers(model: ModelInfo): Layer[] {
   weights.sort((a, b) => cmp(a.name, b.name));
   return dataFlowOrder(
     weights.map((w) => {
-      const out = w.shape[0];
       const bname = w.name.replace(/(weight|kernel|w)$/, 'bias');
       const b = bname !== w.name ? byName.get(bname) : undefined;
-      return { weight: w, bias: b && b.numel === out && b.shape.length === 1 ? b : null, out, in: w.numel / out, transposed: false };
+      const bias = b && b.shape.length === 1 ? b : undefined;
+      // PyTorch's Linear stores [out, in]; GPT-2's Conv1D and Keras' Dense store [in, out]: a 2-D weight
+      // whose bias matches its second dimension and not its first is read transposed
+      if (w.shape.length === 2 && bias && bias.numel === w.shape[1] && bias.numel !== w.shape[0]) {
+        return { weight: w, bias, out: w.shape[1], in: w.shape[0], transposed: true };
+      }
+      const out = w.shape[0];
+      return { weight: w, bias: bias && bias.numel === out ? bias : null, out, in: w.numel / out, transposed: false };
     }),
   );
 }
