@@ -206,13 +206,18 @@ describe('signatures on built tensors', () => {
   });
 });
 
+/** Seeded uniform weights in [−0.1, 0.1). */
+function uniform(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32 - 0.5) * 0.2;
+  };
+}
+
 describe('the signature analysis on a deep chain (three layers in memory at a time)', () => {
   it('follows a lone path planted deep in a six-layer chain into the layer after it', async () => {
-    let s = 7;
-    const g = () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return (s / 2 ** 32 - 0.5) * 0.2;
-    };
+    const g = uniform(7);
     const n = 16;
     const tensors: Record<string, { shape: number[]; values: number[] }> = {};
     for (let l = 0; l < 6; l++) {
@@ -241,11 +246,7 @@ describe('the signature analysis on a deep chain (three layers in memory at a ti
 
 describe('weights stored [in, out] (GPT-2 Conv1D, Keras Dense)', () => {
   it('are read transposed when the bias matches the second dimension, and a lone path through them is found', async () => {
-    let s = 11;
-    const g = () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return (s / 2 ** 32 - 0.5) * 0.2;
-    };
+    const g = uniform(11);
     const fc = Array.from({ length: 16 * 64 }, g); // c_fc: in 16, out 64, stored [16, 64]
     const proj = Array.from({ length: 64 * 16 }, g); // c_proj: in 64, out 16, stored [64, 16]
     // unit 9 of c_fc feeds only output 4 of c_proj: row 9 of the stored [in, out] matrix
