@@ -149,15 +149,6 @@ export function laplaceQuantile(p: number): number {
 }
 
 /**
- * Pearson correlation between the sorted biases and the normal quantiles Φ⁻¹(i/(k+1)): near 1 when the
- * biases form the ladder of an imprint layer. Null for fewer than 4 distinct values.
- */
-export function ladderCorrelation(biases: number[]): number | null {
-  const v = [...new Set(biases.filter(Number.isFinite))].sort((x, y) => x - y);
-  return v.length < 4 ? null : quantileCorrelation(v, normalQuantile, 0);
-}
-
-/**
  * Correlation of sorted values v with the quantiles F⁻¹(p_i) at the plotting positions
  * p_i = (i + 1 − a)/(k + 1 − 2a) (a = 0: Weibull i/(k+1); a = 3/8: Blom; a = ½: Hazen).
  */

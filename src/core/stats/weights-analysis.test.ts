@@ -9,7 +9,7 @@ import { inspect } from '../inspect';
 import { MemorySource } from '../io/byte-source';
 import type { TensorStats } from './types';
 import { findLinearLayers, structureFindings } from './weights-analysis';
-import { findProportionalRows, ladderCorrelation, normalQuantile } from './signatures';
+import { findProportionalRows, normalQuantile, quantileLadderFit } from './signatures';
 
 const CAL = join(__dirname, '../../../tests/fixtures/calibration');
 const info = JSON.parse(readFileSync(join(CAL, 'calibration.json'), 'utf8')) as {
@@ -197,12 +197,14 @@ describe('signatures on built tensors', () => {
     expect(out.filter((f) => f.id === 'privacy/latched-rows')).toEqual([]);
   });
 
-  it('ladder correlation and the normal quantile', () => {
+  it('quantile ladder fit and the normal quantile', () => {
     expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
     expect(normalQuantile(0.001)).toBeCloseTo(-3.090232, 5);
     const ladder = Array.from({ length: 20 }, (_, i) => 0.3 - 0.1 * normalQuantile((i + 1) / 21));
-    expect(ladderCorrelation(ladder)!).toBeGreaterThan(0.9999);
-    expect(ladderCorrelation(Array.from(gaussian(20, 2)))!).toBeLessThan(0.999);
+    expect(quantileLadderFit(ladder)).toMatchObject({ family: 'normal', plotting: 0, trimmed: 'none', count: 20 });
+    expect(1 - quantileLadderFit(ladder)!.r).toBeLessThan(1e-12);
+    expect(1 - quantileLadderFit(Array.from(gaussian(20, 2)))!.r).toBeGreaterThan(1e-4);
+    expect(quantileLadderFit([1, 2, 3])).toBeNull();
   });
 });
 
