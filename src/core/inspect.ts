@@ -36,7 +36,11 @@ export type InspectEvent =
   /** header-only results: everything that needs no tensor bytes, before any streaming pass */
   | { type: 'header'; report: Report; model: ModelInfo | null }
   | { type: 'progress'; phase: 'hash'; file: string; done: number; total: number }
-  | { type: 'hashed'; file: string; sha256: string };
+  | { type: 'hashed'; file: string; sha256: string }
+  /** the work after the streaming pass: content analyses (weights read by layer), the reference comparison, probes */
+  | { type: 'stage'; stage: InspectStage };
+
+export type InspectStage = 'analysing' | 'comparing' | 'probing';
 
 export interface InspectOptions {
   /**
@@ -258,9 +262,11 @@ export async function inspect(sources: readonly ByteSource[], options: InspectOp
       findings.push(...r.findings);
     }
   }
+  onEvent?.({ type: 'stage', stage: 'analysing' });
   findings.push(...(await runAnalyses('content', analyses, ctx)));
   let reference: ReferenceSummary | null = null;
   if (options.reference?.length) {
+    onEvent?.({ type: 'stage', stage: 'comparing' });
     const refFolder = folderIndexOf(options.reference);
     const refParts: ModelInfo[] = [];
     for (const s of options.reference) {
@@ -283,6 +289,7 @@ export async function inspect(sources: readonly ByteSource[], options: InspectOp
   }
   let probes: Record<string, unknown> | null = null;
   if (options.probes) {
+    onEvent?.({ type: 'stage', stage: 'probing' });
     const p = await options.probes({ model, sources, signal });
     findings.push(...p.findings);
     probes = p.report;

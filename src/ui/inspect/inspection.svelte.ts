@@ -1,6 +1,6 @@
 import { BlobSource } from '../../core/io/byte-source';
 import { isAbortError } from '../../core/io/errors';
-import { folderIndexOf, inspect, type InspectOptions } from '../../core/inspect';
+import { folderIndexOf, inspect, type InspectOptions, type InspectStage } from '../../core/inspect';
 import type { FolderIndex } from '../../core/formats/types';
 import type { IntegrityCheck, IntegrityOutcome } from '../../core/integrity/integrity-check';
 import { buildReport } from '../../core/report/report';
@@ -37,6 +37,8 @@ export class InspectionState {
   error = $state<string | null>(null);
   /** where the files came from, for the page title: a dropped folder, picked files, a sample */
   label = $state('');
+  /** what runs after the files were read (weights analysed by layer, a reference compared), or null */
+  stage = $state<InspectStage | null>(null);
   /** true once the report is final (hashes and content analyses done) */
   complete = $state(false);
   startedAt = 0;
@@ -163,6 +165,7 @@ export class InspectionState {
     this.report = null;
     this.model = null;
     this.complete = false;
+    this.stage = null;
     this.phase = 'parsing';
     this.startedAt = performance.now();
     const sources = entries.map((e) => new BlobSource(e.blob, e.path));
@@ -189,6 +192,8 @@ export class InspectionState {
             f.state = 'reading';
             f.done = e.done;
           }
+        } else if (e.type === 'stage') {
+          this.stage = e.stage;
         } else if (e.type === 'hashed') {
           const f = byName(e.file);
           if (f) {
