@@ -201,6 +201,9 @@ export class InspectionState {
             f.done = f.size;
             f.sha256 = e.sha256;
           }
+          // the digest shows in the files table as soon as it exists, not when the analyses are done
+          const r = this.report;
+          if (r) this.report = { ...r, files: r.files.map((x) => (x.name === e.file ? { ...x, sha256: e.sha256 } : x)) };
         }
       },
     };
