@@ -247,13 +247,16 @@ describe('the signature analysis on a deep chain (three layers in memory at a ti
 });
 
 describe('weights stored [in, out] (GPT-2 Conv1D, Keras Dense)', () => {
-  it('are read transposed when the bias matches the second dimension, and a lone path through them is found', async () => {
+  it('are read transposed when the bias matches the second dimension (square ones too, by the model\'s convention), and a lone path through them is found', async () => {
     const g = uniform(11);
     const fc = Array.from({ length: 16 * 64 }, g); // c_fc: in 16, out 64, stored [16, 64]
     const proj = Array.from({ length: 64 * 16 }, g); // c_proj: in 64, out 16, stored [64, 16]
     // unit 9 of c_fc feeds only output 4 of c_proj: row 9 of the stored [in, out] matrix
     for (let o = 0; o < 16; o++) proj[9 * 16 + o] = o === 4 ? 100 : 0;
     const bytes = buildF32Safetensors({
+      // attention output projection: square, so only the model's convention can say it is [in, out]
+      'h.0.attn.c_proj.weight': { shape: [16, 16], values: Array.from({ length: 256 }, g) },
+      'h.0.attn.c_proj.bias': { shape: [16], values: Array.from({ length: 16 }, g) },
       'h.0.mlp.c_fc.weight': { shape: [16, 64], values: fc },
       'h.0.mlp.c_fc.bias': { shape: [64], values: Array.from({ length: 64 }, g) },
       'h.0.mlp.c_proj.weight': { shape: [64, 16], values: proj },
@@ -262,6 +265,7 @@ describe('weights stored [in, out] (GPT-2 Conv1D, Keras Dense)', () => {
     const { report, model } = await inspect([new MemorySource(bytes, 'gpt2-mlp.safetensors')]);
     assertValidReport(report);
     expect(findLinearLayers(model!).map((l) => [l.weight.name, l.out, l.in, l.transposed, l.bias?.name])).toEqual([
+      ['h.0.attn.c_proj.weight', 16, 16, true, 'h.0.attn.c_proj.bias'],
       ['h.0.mlp.c_fc.weight', 64, 16, true, 'h.0.mlp.c_fc.bias'],
       ['h.0.mlp.c_proj.weight', 16, 64, true, 'h.0.mlp.c_proj.bias'],
     ]);
@@ -269,5 +273,20 @@ describe('weights stored [in, out] (GPT-2 Conv1D, Keras Dense)', () => {
     expect(lone).toHaveLength(1);
     expect(lone[0].evidence).toMatchObject({ tensor: 'h.0.mlp.c_fc.weight', next: 'h.0.mlp.c_proj.weight' });
     expect((lone[0].evidence!.paths as { unit: number; to: number }[])[0]).toMatchObject({ unit: 9, to: 4 });
+  });
+
+  it('leave square weights [out, in] when the model mixes conventions', async () => {
+    const g = uniform(3);
+    const bytes = buildF32Safetensors({
+      'a.weight': { shape: [64, 16], values: Array.from({ length: 1024 }, g) }, // Linear: bias matches dim 0
+      'a.bias': { shape: [64], values: Array.from({ length: 64 }, g) },
+      'b.weight': { shape: [16, 64], values: Array.from({ length: 1024 }, g) }, // Conv1D: bias matches dim 1
+      'b.bias': { shape: [64], values: Array.from({ length: 64 }, g) },
+      'c.weight': { shape: [16, 16], values: Array.from({ length: 256 }, g) },
+      'c.bias': { shape: [16], values: Array.from({ length: 16 }, g) },
+    });
+    const { model } = await inspect([new MemorySource(bytes, 'mixed.safetensors')], { skipStream: true });
+    const t = Object.fromEntries(findLinearLayers(model!).map((l) => [l.weight.name, l.transposed]));
+    expect(t).toEqual({ 'a.weight': false, 'b.weight': true, 'c.weight': false });
   });
 });

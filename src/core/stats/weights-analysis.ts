@@ -93,16 +93,28 @@ export function findLinearLayers(model: ModelInfo): Layer[] {
   const cmp = collator();
   const weights = model.tensors.filter((t) => t.shape.length >= 2 && isFloat(t) && t.shape[0] > 1 && t.numel / t.shape[0] > 1 && !/bias$/.test(t.name));
   weights.sort((a, b) => cmp(a.name, b.name));
+  const biasOf = (w: TensorInfo): TensorInfo | undefined => {
+    const bname = w.name.replace(/(weight|kernel|w)$/, 'bias');
+    const b = bname !== w.name ? byName.get(bname) : undefined;
+    return b && b.shape.length === 1 ? b : undefined;
+  };
+  // PyTorch's Linear stores [out, in]; GPT-2's Conv1D and Keras' Dense store [in, out]. A 2-D weight whose
+  // bias matches one dimension and not the other says which; a model keeps one convention, so square
+  // weights follow the non-square ones when all of those agree on [in, out].
+  let inOut = 0;
+  let outIn = 0;
+  for (const w of weights) {
+    const b = biasOf(w);
+    if (w.shape.length !== 2 || !b || w.shape[0] === w.shape[1]) continue;
+    if (b.numel === w.shape[1]) inOut++;
+    else if (b.numel === w.shape[0]) outIn++;
+  }
+  const squareInOut = inOut > 0 && outIn === 0;
   return dataFlowOrder(
     weights.map((w) => {
-      const bname = w.name.replace(/(weight|kernel|w)$/, 'bias');
-      const b = bname !== w.name ? byName.get(bname) : undefined;
-      const bias = b && b.shape.length === 1 ? b : undefined;
-      // PyTorch's Linear stores [out, in]; GPT-2's Conv1D and Keras' Dense store [in, out]: a 2-D weight
-      // whose bias matches its second dimension and not its first is read transposed
-      if (w.shape.length === 2 && bias && bias.numel === w.shape[1] && bias.numel !== w.shape[0]) {
-        return { weight: w, bias, out: w.shape[1], in: w.shape[0], transposed: true };
-      }
+      const bias = biasOf(w);
+      const transposed = w.shape.length === 2 && !!bias && bias.numel === w.shape[1] && (bias.numel !== w.shape[0] || squareInOut);
+      if (transposed) return { weight: w, bias: bias!, out: w.shape[1], in: w.shape[0], transposed: true };
       const out = w.shape[0];
       return { weight: w, bias: bias && bias.numel === out ? bias : null, out, in: w.numel / out, transposed: false };
     }),
