@@ -90,3 +90,13 @@ describe('parseGguf', () => {
     await expect(parseGguf(ctxOf(b))).rejects.toMatchObject({ code: 'truncated', format: 'gguf' });
   });
 });
+
+describe('parseGguf: chat templates that are not strings', () => {
+  it('reports a template key stored as an array instead of passing it unchecked', async () => {
+    const f = join(__dirname, '..', '..', '..', '..', 'tests', 'fixtures', 'hostile', 'gen-formats', 'gguf', 'template-as-array.gguf');
+    const p = await parseGguf(ctxOf(new Uint8Array(readFileSync(f)), 'template-as-array.gguf'));
+    const t = p.findings.filter((x) => x.id === 'gguf/template-not-string');
+    expect(t.map((x) => [x.category, x.severity])).toEqual([['template-injection', 'warning']]);
+    expect(t[0].evidence).toMatchObject({ key: 'tokenizer.chat_template', type: 'array' });
+  });
+});

@@ -261,6 +261,9 @@ export async function readGgufHeader(ctx: ParseContext, findings: Finding[]): Pr
     if ((key === 'tokenizer.chat_template' || key.startsWith('tokenizer.chat_template.')) && type === GgufValueType.STRING) {
       if (v.text !== undefined) templates.push({ key, text: v.text, offset: valueAt + 8 });
       else findings.push({ id: 'template/too-large', category: 'template-injection', severity: 'warning', title: `Chat template "${key}" is too large to check`, detail: `The template is over ${MAX_KEPT_STRING} bytes, far beyond any real chat template, and was not tokenised. Treat it as unknown.`, file, offset: valueAt });
+    }    else if (key === 'tokenizer.chat_template' || key.startsWith('tokenizer.chat_template.')) {
+      // llama.cpp reads templates only as strings; another reader may join an array or stringify the value
+      findings.push({ id: 'gguf/template-not-string', category: 'template-injection', severity: 'warning', title: `Chat template "${key}" is stored as ${VALUE_TYPE_NAMES[type]}, not a string`, detail: `Chat templates are strings. This one is a ${VALUE_TYPE_NAMES[type]} (${v.display.slice(0, 120)}), which was not tokenised; a runtime that joins or stringifies it would render text no check has seen. Treat it as unknown.`, file, offset: valueAt, evidence: { key, type: VALUE_TYPE_NAMES[type] } });
     }
   }
 

@@ -68,3 +68,34 @@ describe('scanKerasConfig', () => {
     expect(ids({ module: 'keras_hub.src.models', class_name: 'GemmaBackbone', registered_name: 'keras_hub>GemmaBackbone' })).toEqual([]);
   });
 });
+
+describe('keras: second-round hostile configs', () => {
+  const hostile = join(__dirname, '..', '..', '..', '..', 'tests', 'fixtures', 'hostile', 'gen-formats', 'keras');
+  const ctxAt = (name: string): ParseContext => {
+    const bytes = new Uint8Array(readFileSync(join(hostile, name)));
+    return { name, size: bytes.length, head: bytes.subarray(0, 65536), tail: bytes.subarray(Math.max(0, bytes.length - 65536)), source: new MemorySource(bytes, name), folder: { get: () => undefined, paths: () => [] } };
+  };
+  const loc = { file: 'm.keras', where: 'config.json' };
+  const ids = (fs: { id: string; severity: string; category: string }[]) => fs.map((f) => `${f.severity} ${f.category} ${f.id}`);
+
+  it('flags TFOpLambda layers that reach outside the tensor computation, not arithmetic ones', () => {
+    const layer = (fn: string) => ({ class_name: 'Functional', config: { layers: [{ class_name: 'TFOpLambda', config: { name: 'op', function: fn } }] } });
+    for (const fn of ['io.write_file', 'tf.io.read_file', 'py_function', 'compat.v1.py_func', 'numpy_function', 'print', 'raw_ops.WriteFile', 'compat.v1.io.gfile.GFile'])
+      expect(ids(scanKerasConfig(layer(fn), loc)), fn).toEqual(['dangerous code-execution keras/tf-op']);
+    for (const fn of ['math.multiply', '__operators__.add', 'nn.relu', 'reshape', 'compat.v1.shape', 'math.reduce_mean'])
+      expect(scanKerasConfig(layer(fn), loc), fn).toEqual([]);
+  });
+  it('flags func_load references and dotted registered names', () => {
+    const cfg = { module: 'keras.layers', class_name: 'Dense', config: { activation: { module: 'keras.src.utils.python_utils', class_name: 'function', config: 'func_load', registered_name: 'function' } }, registered_name: null };
+    expect(ids(scanKerasConfig(cfg, loc))).toEqual(['dangerous code-execution keras/dangerous-reference']);
+    expect(ids(scanKerasConfig({ module: null, class_name: 'Dense', config: {}, registered_name: 'os.system' }, loc))).toEqual(['warning code-execution keras/custom-object']);
+    expect(scanKerasConfig({ module: 'keras', class_name: 'Functional', config: {}, registered_name: 'Functional' }, loc)).toEqual([]);
+  });
+  it('scans every config.json member (zipfile loads the last) and reports code members', async () => {
+    const dup = await kerasHandler.parse(ctxAt('duplicate-config.keras'));
+    expect(ids(dup.findings)).toContain('dangerous code-execution keras/lambda');
+    const py = await kerasHandler.parse(ctxAt('python-member.keras'));
+    expect(ids(py.findings)).toEqual(['warning code-execution keras/code-member']);
+    expect(py.findings[0].evidence).toMatchObject({ members: ['assets/custom_layers.py'] });
+  });
+});

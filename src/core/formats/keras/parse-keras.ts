@@ -15,6 +15,9 @@ import { scanKerasConfig } from './scan-keras-config';
 
 const FORMAT = 'keras';
 
+/** Python sources, bytecode and native libraries. */
+const CODE_MEMBER = /\.(?:py|pyc|pyo|pyw|pyx|pth|so|dylib|dll)$/i;
+
 /**
  * Keras 3 `.keras` archives (keras/src/saving/saving_lib.py): a zip with `config.json`,
  * `metadata.json` and `model.weights.h5`. Recognised by those member names in the zip's directory.
@@ -48,6 +51,34 @@ export const kerasHandler: FormatHandler = {
     const config = await readJson('config.json');
     if (config === undefined || !isJsonObject(config)) throw new ParseError(FORMAT, 'bad-config', configEntry.localHeaderOffset, 'config.json is not a JSON object');
     findings.push(...scanKerasConfig(config, { file, where: `config.json in "${file}"`, offset: configEntry.localHeaderOffset }));
+    // Python's zipfile (what Keras opens the archive with) keeps the LAST member of a repeated name;
+    // findEntry returns the first. Every other config.json is scanned as well.
+    for (const e of zip.entries.filter((x) => x.inCentral && x.name === 'config.json' && x !== configEntry)) {
+      try {
+        const m = await readZipMember(source, e, { maxBytes: JSON_MAX_BYTES, signal });
+        const text = decodeUtf8(m.bytes);
+        const other = text === null || m.truncated ? undefined : parseJsonStrict(text, FORMAT).value;
+        if (other !== undefined) findings.push(...scanKerasConfig(other, { file, where: `another config.json member (at ${e.localHeaderOffset}) in "${file}"`, offset: e.localHeaderOffset }));
+        else findings.push({ id: 'keras/bad-config', category: 'malformed', severity: 'warning', title: 'A second config.json is unreadable', detail: `The config.json member at ${e.localHeaderOffset} is ${m.truncated ? 'too large' : 'not valid UTF-8'}; Python's zipfile would load it instead of the first.`, file, offset: e.localHeaderOffset });
+      } catch (err) {
+        if (isAbortError(err) || !isParseError(err)) throw err;
+        findings.push({ id: 'keras/bad-config', category: 'malformed', severity: 'warning', title: 'A second config.json is unreadable', detail: `${err.message}. Python's zipfile would load it instead of the first.`, file, offset: e.localHeaderOffset });
+      }
+    }
+    // Code shipped in the archive: Keras never imports it, but it is there for a custom_objects loader to run.
+    const code = zip.entries.filter((e) => CODE_MEMBER.test(e.name));
+    if (code.length) {
+      findings.push({
+        id: 'keras/code-member',
+        category: 'code-execution',
+        severity: 'warning',
+        title: `${code.length} code file${code.length > 1 ? 's' : ''} inside the Keras archive`,
+        detail: `${code.slice(0, 10).map((e) => e.name).join(', ')}: a .keras archive holds a config, metadata, weights and assets; Python or native code in it is meant to be imported or loaded by whoever opens the model (custom_objects). Read it before trusting the model.`,
+        file,
+        offset: code[0].localHeaderOffset,
+        evidence: { members: code.slice(0, 100).map((e) => e.name) },
+      });
+    }
 
     const metadata: Record<string, string> = {};
     try {

@@ -16,8 +16,21 @@ export interface KerasConfigLocation {
  */
 const KERAS_PACKAGES = ['keras', 'keras_hub', 'keras_nlp', 'keras_cv', 'tf_keras', 'tensorflow.keras', 'tensorflow.python.keras'];
 
-/** Functions that download or switch off Keras' protections (THREATS.md §6). */
-const DANGEROUS_NAMES = /(?:^|[.>])(?:get_file|enable_unsafe_deserialization)$|^(?:get_file|enable_unsafe_deserialization)$/;
+/**
+ * Functions that download, switch off Keras' protections, or turn marshalled bytecode back into a
+ * function (`func_load`, what Lambda uses internally: named as an activation or initializer it runs
+ * whatever it is given) (THREATS.md §6).
+ */
+const DANGEROUS_NAMES = /(?:^|[.>])(?:get_file|enable_unsafe_deserialization|func_load)$|^(?:get_file|enable_unsafe_deserialization|func_load)$/;
+
+/**
+ * tf.keras `TFOpLambda` / `SlicingOpLambda` layers store a TensorFlow API name (`math.multiply`,
+ * `__operators__.add`) that Keras 2 looks up in `tf.*` and calls on every forward pass. Ordinary ones
+ * are arithmetic; these reach outside the tensor computation: file I/O, arbitrary Python, printing to a
+ * file (`print(output_stream="file://...")`), summaries, SavedModel loading, downloads, and the raw ops
+ * that do the same.
+ */
+const TF_SIDE_EFFECT_OPS = /^(?:compat\.v[12]\.)?(?:io\.|gfile\.|py_function$|numpy_function$|py_func$|script_ops\.|print$|Print$|summary\.|saved_model\.|keras\.utils\.|data\.experimental\.(?:save|load)|debugging\.experimental\.enable_dump|raw_ops\.(?:ReadFile|WriteFile|MatchingFiles|PyFunc|EagerPyFunc|PrintV2|Save|SaveV2|SaveSlices|Restore|RestoreV2|MergeV2Checkpoints|DeleteSessionTensor|ImmutableConst|LoadAndRemapMatrix|DebugIdentity))/;
 
 /**
  * Keras 3 serialisation markers (keras/src/saving/serialization_lib.py) that are plain data; `__lambda__`
@@ -98,6 +111,29 @@ export function scanKerasConfig(config: JsonValue, loc: KerasConfigLocation): Fi
           evidence: { path, layer: name, bytecodeBytes: code !== null ? Math.floor((code.length * 3) / 4) : undefined, names: code !== null ? identifiersIn(code) : undefined },
         });
       }
+    }
+    if ((className === 'TFOpLambda' || className === 'SlicingOpLambda') && isJsonObject(v.config) && typeof v.config.function === 'string') {
+      const fn = v.config.function.replace(/^tf\./, '');
+      if (TF_SIDE_EFFECT_OPS.test(fn)) {
+        add({
+          id: 'keras/tf-op',
+          category: 'code-execution',
+          severity: 'dangerous',
+          title: `${className} layer${name ? ` "${name}"` : ''} calls tf.${fn}`,
+          detail: `${loc.where} at ${path} has a ${className} that Keras resolves to tf.${fn} and calls whenever the model runs. That operation reaches outside the tensor computation (files, Python, logs); TFOpLambda layers from ordinary code are arithmetic such as tf.math.multiply.`,
+          evidence: { path, layer: name, function: v.config.function },
+        });
+      }
+    }
+    if (registered !== null && !registered.includes('>') && /[.:/]/.test(registered)) {
+      add({
+        id: 'keras/custom-object',
+        category: 'code-execution',
+        severity: 'warning',
+        title: `Keras config registers the object as "${registered}"`,
+        detail: `${loc.where} at ${path} gives registered_name "${registered}", a dotted path rather than Keras' "Package>Name" form or a plain class name. Keras resolves registered names only among registered custom objects, so this is not what Keras writes; a loader that imports it would run that module.`,
+        evidence: { registeredName: registered, module, className, path },
+      });
     }
     if (module !== null && !isKerasModule(module)) {
       add({

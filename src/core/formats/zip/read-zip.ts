@@ -63,6 +63,12 @@ export interface ZipEntry {
   name: string;
   /** name in the local header; null when the local header is missing or unreadable */
   localName: string | null;
+  /**
+   * Other names extractors may write this entry under: the Info-ZIP Unicode Path field (unzip and
+   * 7-Zip prefer it), and a lenient decoding of a name flagged UTF-8 but invalid (overlong forms such
+   * as C0 AE for "." that old decoders accept). Absent when there are none.
+   */
+  altNames?: string[];
   method: number;
   flags: number;
   compressedSize: number;
@@ -146,6 +152,31 @@ function decodeName(bytes: Uint8Array, flags: number): string {
   }
   let out = '';
   for (const b of bytes) out += b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80];
+  return out;
+}
+
+/**
+ * UTF-8 decoding as permissive decoders do it: overlong two- and three-byte forms decode to the code
+ * point they spell (C0 AE is "."), other invalid bytes become U+FFFD.
+ */
+export function lenientUtf8(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      out += String.fromCharCode(b);
+      i++;
+    } else if (b >= 0xc0 && b < 0xe0 && i + 1 < bytes.length && (bytes[i + 1] & 0xc0) === 0x80) {
+      out += String.fromCodePoint(((b & 0x1f) << 6) | (bytes[i + 1] & 0x3f));
+      i += 2;
+    } else if (b >= 0xe0 && b < 0xf0 && i + 2 < bytes.length && (bytes[i + 1] & 0xc0) === 0x80 && (bytes[i + 2] & 0xc0) === 0x80) {
+      out += String.fromCodePoint(((b & 0x0f) << 12) | ((bytes[i + 1] & 0x3f) << 6) | (bytes[i + 2] & 0x3f));
+      i += 3;
+    } else {
+      out += '\ufffd';
+      i++;
+    }
+  }
   return out;
 }
 
@@ -387,6 +418,9 @@ function parseCentral(bytes: Uint8Array, base: number, prefix: number, anomalies
           message: `entry "${name}" carries an Info-ZIP Unicode Path field naming it "${extra.unicodePath.name}"; readers that honour the field extract a different name`,
         });
       }
+      const altNames: string[] = [];
+      if (extra.unicodePath && extra.unicodePath.name !== name) altNames.push(extra.unicodePath.name);
+      if (flags & ZIP_FLAG_UTF8 && decodeUtf8(nameBytes) === null) altNames.push(lenientUtf8(nameBytes));
       const unixMode = (externalAttrs >>> 16) & 0xffff;
       const host = madeBy >> 8;
       // Unix hosts (3) and macOS (19) keep st_mode in the upper half; S_IFLNK = 0o120000
@@ -394,6 +428,7 @@ function parseCentral(bytes: Uint8Array, base: number, prefix: number, anomalies
       out.push({
         name,
         localName: null,
+        ...(altNames.length ? { altNames } : {}),
         method,
         flags,
         compressedSize,

@@ -15,7 +15,15 @@ export interface MemberCheck {
   error?: string;
 }
 
-export const PROBLEM_WORDS: Record<PathProblem, string> = {
+/** Unicode look-alikes of ".", "/" and "\\" that Windows best-fit mapping converts to ASCII. */
+const LOOKALIKE_ASCII: Record<string, string> = { '\uff0e': '.', '\u2024': '.', '\ufe52': '.', '\uff0f': '/', '\u2215': '/', '\u2044': '/', '\u29f8': '/', '\uff3c': '\\', '\u2216': '\\', '\ufe68': '\\' };
+const LOOKALIKE_SEPARATORS = /[\uff0e\u2024\ufe52\uff0f\u2215\u2044\u29f8\uff3c\u2216\ufe68]/;
+const LOOKALIKE_SEPARATORS_G = new RegExp(LOOKALIKE_SEPARATORS.source, 'g');
+
+export type ArchivePathProblem = PathProblem | 'lookalike';
+
+export const PROBLEM_WORDS: Record<ArchivePathProblem, string> = {
+  lookalike: 'Unicode look-alikes of "." or "/" that Windows best-fit conversion turns into a path that climbs out',
   empty: 'an empty name',
   absolute: 'an absolute path',
   'drive-letter': 'a drive letter',
@@ -51,10 +59,12 @@ export function archiveFindings(zip: ZipArchive, file: string, checks: readonly 
   const out: Finding[] = [];
   const namesSeen = new Set<string>();
   for (const e of zip.entries) {
-    for (const name of new Set([e.name, ...(e.localName !== null ? [e.localName] : [])])) {
+    for (const name of new Set([e.name, ...(e.localName !== null ? [e.localName] : []), ...(e.altNames ?? [])])) {
       if (namesSeen.has(name)) continue;
       namesSeen.add(name);
-      const problems = pathProblems(e.isDirectory && name.endsWith('/') ? name.slice(0, -1) || name : name).filter((p) => p !== 'empty' || !e.isDirectory);
+      const problems: ArchivePathProblem[] = pathProblems(e.isDirectory && name.endsWith('/') ? name.slice(0, -1) || name : name).filter((p) => p !== 'empty' || !e.isDirectory);
+      // Windows "best fit" conversion to the ANSI code page turns these into . / \ (so ．．／ is ../)
+      if (LOOKALIKE_SEPARATORS.test(name) && pathProblems(name.replace(LOOKALIKE_SEPARATORS_G, (c) => LOOKALIKE_ASCII[c] ?? c)).some((p) => p === 'parent' || p === 'absolute' || p === 'backslash')) problems.push('lookalike');
       if (problems.length) {
         out.push({
           id: 'archive/path-traversal',

@@ -26,7 +26,37 @@ export const EXTERNAL_DATA_KEYS: ReadonlySet<string> = new Set(['location', 'off
  */
 const ORT_MEMORY_ADDRESS_TAG = '*/_ORT_MEM_ADDR_/*';
 
-const PROBLEM_WORDS: Record<PathProblem, string> = {
+/**
+ * Problems beyond the file-system ones (io/paths): how the same string escapes the folder for the
+ * other readers of an ONNX location.
+ * - `url-scheme`: a `scheme:` prefix without `//` (`file:/etc/passwd`, `https:host/x`). Browser runtimes
+ *   (onnxruntime-web, transformers.js) resolve external data as a URL relative to the model's URL, and
+ *   the WHATWG URL parser takes any `scheme:` prefix as an absolute URL.
+ * - `percent-encoded`: `%2e`, `%2f`, `%5c` (and `%00`): the same URL resolver decodes them into dot
+ *   segments and separators (`%2e%2e/` is `..`).
+ * - `device`: a Windows device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9, CONIN$, CONOUT$, with any
+ *   extension) as a path component: Windows opens the device, not a file in the folder.
+ * - `lookalike`: fullwidth or other Unicode forms of `.`, `/`, `\\` (U+FF0E, U+FF0F, U+FF3C, U+2024,
+ *   U+2215, U+2216, U+2044, U+29F8, U+FE52): Windows "best fit" conversion of a path to the ANSI code
+ *   page turns them into the ASCII characters.
+ * Honest exporters write plain relative names (`model.onnx.data`, `weights/w0.bin`), which match none.
+ */
+export type LocationProblem = PathProblem | 'url-scheme' | 'percent-encoded' | 'device' | 'lookalike';
+
+const WINDOWS_DEVICE = /^(?:con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$|clock\$)(?:\.[^/\\]*)?$/i;
+const LOOKALIKE = /[\uff0e\uff0f\uff3c\u2024\u2215\u2216\u2044\u29f8\ufe52\ufe68]/;
+
+export function locationProblems(location: string): LocationProblem[] {
+  const out: LocationProblem[] = pathProblems(location);
+  // a single letter before ':' is a drive letter, already reported
+  if (!out.includes('url') && /^[a-zA-Z][a-zA-Z0-9+.-]+:/.test(location)) out.push('url-scheme');
+  if (/%(?:2e|2f|5c|00)/i.test(location)) out.push('percent-encoded');
+  if (location.split(/[\\/]/).some((c) => WINDOWS_DEVICE.test(c.replace(/[ .]+$/, '')))) out.push('device');
+  if (LOOKALIKE.test(location)) out.push('lookalike');
+  return out;
+}
+
+const PROBLEM_WORDS: Record<LocationProblem, string> = {
   empty: 'is empty',
   absolute: 'is an absolute path',
   'drive-letter': 'starts with a drive letter',
@@ -34,18 +64,22 @@ const PROBLEM_WORDS: Record<PathProblem, string> = {
   backslash: 'contains backslashes (Windows path separators)',
   nul: 'contains a NUL byte',
   url: 'is a URL',
+  'url-scheme': 'starts with a URL scheme, which a URL resolver (onnxruntime-web, transformers.js) takes as an absolute address',
+  'percent-encoded': 'has percent-encoded dots, slashes or NULs, which a URL resolver decodes into ".." and separators',
+  device: 'names a Windows device (CON, NUL, COM1, ...), which Windows opens instead of a file in the folder',
+  lookalike: 'uses Unicode look-alikes of "." or "/" that Windows best-fit conversion turns into "../"',
 };
 
 /** Result of resolving one external-data location: the folder-relative path, or why it cannot be. */
 export interface ResolvedLocation {
   path: string | null;
-  problems: PathProblem[];
+  problems: LocationProblem[];
   memoryAddress: boolean;
 }
 
 export function resolveExternalLocation(modelFile: string, location: string): ResolvedLocation {
   if (location.includes('_ORT_MEM_ADDR_')) return { path: null, problems: [], memoryAddress: true };
-  const problems = pathProblems(location);
+  const problems = locationProblems(location);
   return { path: problems.length ? null : joinPath(dirname(modelFile), location), problems, memoryAddress: false };
 }
 
@@ -73,7 +107,21 @@ export function scanExternalData(refs: readonly OnnxExternalRef[], modelFile: st
   const missing = new Map<string, { count: number; first: OnnxExternalRef }>();
   for (const ref of refs) {
     const t = ref.tensor;
-    const location = ref.entries.filter((e) => e.key === 'location').at(-1);
+    const locations = ref.entries.filter((e) => e.key === 'location');
+    // loaders take the last entry; another reader may take the first: every one is checked
+    const location = locations.find((e) => resolveExternalLocation(modelFile, e.value).memoryAddress || resolveExternalLocation(modelFile, e.value).problems.length > 0) ?? locations.at(-1);
+    if (locations.length > 1) {
+      out.push({
+        id: 'onnx/external-duplicate-key',
+        category: 'malformed',
+        severity: 'warning',
+        title: `${describe(t)} names ${locations.length} external data locations`,
+        detail: `Its external_data lists "location" ${locations.length} times (${locations.map((e) => JSON.stringify(e.value.slice(0, 60))).join(', ')}). onnx and onnxruntime keep the last one; a reader that keeps the first reads another file. Exporters write one.`,
+        file: modelFile,
+        offset: locations[1].offset,
+        evidence: { tensor: t.name, locations: locations.map((e) => e.value.slice(0, 256)) },
+      });
+    }
     for (const e of ref.entries) {
       if (!EXTERNAL_DATA_KEYS.has(e.key)) {
         out.push({

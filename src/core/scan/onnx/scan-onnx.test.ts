@@ -87,3 +87,33 @@ describe('scanOnnxDomains', () => {
     expect(f[0].evidence).toMatchObject({ ops: ['A', 'B'], nodes: 2 });
   });
 });
+
+describe('scanExternalData: locations other readers resolve out of the folder', () => {
+  const folder = folderIndexOf([new MemorySource(new Uint8Array(64), 'models/weights.bin'), new MemorySource(new Uint8Array(10), 'models/m.onnx')]);
+  it.each([
+    ['%2e%2e/%2e%2e/etc/passwd', ['percent-encoded']],
+    ['..%2fetc%2fpasswd', ['percent-encoded']],
+    ['file:/etc/passwd', ['url-scheme']],
+    ['https:attacker.example/x.bin', ['url-scheme']],
+    ['CON', ['device']],
+    ['data/com1.bin', ['device']],
+    ['NUL. ', ['device']],
+    ['\uff0e\uff0e\uff0fetc\uff0fpasswd', ['lookalike']],
+  ])('%j is path-traversal (%j)', (location, problems) => {
+    const f = scanExternalData([ref(location)], 'models/m.onnx', folder);
+    expect(f.map((x) => [x.id, x.category, x.severity])).toEqual([['onnx/external-path-traversal', 'path-traversal', 'dangerous']]);
+    expect(f[0].evidence).toMatchObject({ problems });
+  });
+  it.each(['model.onnx.data', 'weights/w0.bin', 'console.bin', 'com10.bin', 'auxiliary.bin', 'v2.1%20final.bin'])('%j is an ordinary name', (location) => {
+    const f = scanExternalData([ref(location)], 'models/m.onnx', folder);
+    expect(f.map((x) => x.id)).toEqual(['onnx/external-missing']);
+  });
+  it('checks every location entry, not only the last one loaders keep', () => {
+    const f = scanExternalData([ref('../../etc/passwd', [['location', 'weights.bin'], ['length', '64']])], 'models/m.onnx', folder);
+    expect(f.map((x) => [x.id, x.category, x.severity])).toEqual([
+      ['onnx/external-duplicate-key', 'malformed', 'warning'],
+      ['onnx/external-path-traversal', 'path-traversal', 'dangerous'],
+    ]);
+    expect(f[1].evidence).toMatchObject({ location: '../../etc/passwd', problems: ['parent'] });
+  });
+});

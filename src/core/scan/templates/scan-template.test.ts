@@ -68,3 +68,21 @@ describe('scanChatTemplate', () => {
     expect(scanChatTemplate("{% set ns = namespace(found=false) %}{% for i in range(3) %}{{ i }}{% endfor %}{{ strftime_now('%d %b %Y') }}", where)).toEqual([]);
   });
 });
+
+describe('scanChatTemplate: globals passed around and loader tags', () => {
+  const rules = (t: string) => scanChatTemplate(t, where).map((f) => `${f.severity} ${f.category} ${f.id}`);
+  it('flags a Jinja global used as a value (aliased, filtered, looped over)', () => {
+    const alias = "{% set l = lipsum %}{% set u = dict(_=1)|list|first %}{% set g = [u, u, 'glob', 'als', u, u]|join %}{{ l[g]['o' ~ 's'] }}";
+    expect(rules(alias)).toContain('dangerous template-injection template/global-escape');
+    expect(rules('{% for x in [cycler] %}{{ x }}{% endfor %}')).toEqual(['dangerous template-injection template/global-escape']);
+    expect(rules('{{ joiner|string }}')).toEqual(['dangerous template-injection template/global-escape']);
+  });
+  it('leaves calls and bound names alone', () => {
+    expect(rules("{% set ns = namespace(found=false) %}{% for i in range(3) %}{% set c = cycler('a', 'b') %}{{ c.next() }}{% endfor %}{{ ns.found }}")).toEqual([]);
+  });
+  it('flags include, import, from and extends', () => {
+    for (const tag of ["{% include '/etc/passwd' %}", "{% import 'x.j2' as x %}", "{% from 'x.j2' import y %}", "{% extends 'base.j2' %}"])
+      expect(rules(tag), tag).toEqual(['dangerous template-injection template/include']);
+    expect(rules('{% if "include" in message.content %}x{% endif %}')).toEqual([]);
+  });
+});

@@ -30,6 +30,12 @@ const ESCAPE_ATTRIBUTES = new Set([
   'open', 'read_text', 'write_text', 'unlink', 'rmtree', 'linecache', 'from_pyfile', 'from_object', 'application', 'jinja_env',
 ]);
 
+/** DEFAULT_NAMESPACE entries that are Python callables (and `self`): fine to call, never to pass around. */
+const PYTHON_GLOBALS = new Set(['cycler', 'joiner', 'namespace', 'lipsum', 'range', 'dict', 'self']);
+
+/** Tags that load another template through the environment's loader. */
+const INCLUDE_TAGS = new Set(['include', 'import', 'from', 'extends']);
+
 /** Plain names that reach Python when called or looked up; no chat template uses them. */
 const ESCAPE_NAMES = new Set(['__import__', 'getattr', 'setattr', 'eval', 'exec', 'compile', 'globals', 'locals', 'vars', 'chr', 'ord', 'open', 'os', 'subprocess', 'builtins', 'importlib', 'sys']);
 
@@ -94,6 +100,12 @@ export function scanChatTemplate(text: string, where: TemplateLocation): Finding
       }
       if (!op(prev, '.') && GLOBAL_OBJECTS.has(t.value) && (op(next, '.') || op(next, '['))) {
         hit('global-escape', `Attribute of the Jinja global "${t.value}"`, `"${t.value}" is a Python object in every Jinja environment; reaching into it ("${t.value}${next!.value}...") is the first step of the published escapes (e.g. cycler.__init__.__globals__.os.popen). Calling it, as namespace(...) and range(...) are used, is harmless.`, t.pos);
+      }
+      if (!op(prev, '.') && !op(prev, '|') && PYTHON_GLOBALS.has(t.value) && !op(next, '(') && !op(next, '.') && !op(next, '[') && !isKeywordArgument(code, k) && !isAssignmentTarget(code, k)) {
+        hit('global-escape', `The Jinja global "${t.value}" used as a value`, `"${t.value}" is a Python function or class in every Jinja environment. Templates call it (namespace(...), range(...)); handing the object itself to a variable, a filter or a loop ("${t.value}${next ? ` ${next.value}` : ''}") lets a later lookup reach its __globals__ under another name.`, t.pos);
+      }
+      if (prev?.type === 'block-begin' && INCLUDE_TAGS.has(t.value)) {
+        hit('include', `{% ${t.value} %} of another template`, `{% ${t.value} %} loads a template by name through the environment's loader: with a file-system loader that reads files outside the model. Chat templates are self-contained and never load others.`, t.pos);
       }
       if (!op(prev, '.') && !op(prev, '|') && ESCAPE_NAMES.has(t.value) && !isKeywordArgument(code, k)) {
         hit('python-name', `Python builtin "${t.value}"`, `"${t.value}" is not defined in a chat template's context; a template that names it expects to find Python's builtins.`, t.pos);
@@ -166,6 +178,15 @@ function isKeywordArgument(code: JinjaToken[], k: number): boolean {
   const next = code[k + 1];
   const after = code[k + 2];
   return next?.type === 'operator' && next.value === '=' && !(after?.type === 'operator' && after.value === '=');
+}
+
+/** `{% set x = ... %}`, `{% set a, b = ... %}`, `{% for x in ... %}`, `{% macro f(x) %}`: the name is bound here, not read. */
+function isAssignmentTarget(code: JinjaToken[], k: number): boolean {
+  let j = k - 1;
+  while (j >= 0 && code[j].type === 'operator' && (code[j].value === ',' || code[j].value === '(')) j -= 2;
+  const kw = code[j];
+  if (kw?.type === 'name' && (kw.value === 'set' || kw.value === 'for' || kw.value === 'macro' || kw.value === 'call')) return true;
+  return code[k + 1]?.type === 'operator' && code[k + 1].value === '=' && code[k - 1]?.type === 'name' && code[k - 1].value === 'set';
 }
 
 /** A `[` right after a value (name, `)`, `]`, string) is a subscript; otherwise it opens a list literal. */
