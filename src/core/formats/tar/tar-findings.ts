@@ -63,8 +63,27 @@ export function tarFindings(tar: TarArchive, at: TarPlacement): Finding[] {
   const via = (e: TarEntry) => (e.pax?.path !== undefined ? 'pax path record' : e.gnuLongName ? 'GNU long-name header' : 'header');
   const seen = new Map<string, TarEntry>();
   const duplicates = new Set<string>();
+  /** symbolic links extracted so far: normalised path → target */
+  const links = new Map<string, string>();
 
   for (const e of tar.entries) {
+    const through = links.size ? writtenThroughLink(e.name, links) : null;
+    if (through) {
+      out.push(
+        finding(
+          {
+            id: 'archive/path-traversal',
+            category: 'path-traversal',
+            severity: 'dangerous',
+            title: `Tar entry "${clip(e.name)}" is written through the symbolic link "${clip(through.link)}" → "${clip(through.target)}"`,
+            detail: `An earlier entry made "${clip(through.link)}" a link that leads outside the extraction folder; extracting "${clip(e.name)}" after it follows the link and writes outside the folder (the two-step tar slip that name checks alone miss).`,
+            evidence: { entry: e.name, link: through.link, target: through.target, kind: e.kind },
+          },
+          e.offset,
+        ),
+      );
+    }
+    if (e.kind === 'symlink') links.set(normaliseTarName(e.name), e.linkName);
     const problems = pathProblems(e.kind === 'directory' ? e.name || '.' : e.name);
     if (problems.length) {
       out.push(
@@ -172,6 +191,35 @@ export function tarFindings(tar: TarArchive, at: TarPlacement): Finding[] {
     if (f) f.evidence = { ...(f.evidence ?? {}), hiddenEntries: hidden.slice(0, 50).map((e) => e.name) };
   }
   return out;
+}
+
+/**
+ * The link an entry's path goes through (as a directory) when following the links extracted before it
+ * leaves the folder: an absolute or drive target, or `..` above the root. Chains of links are followed
+ * (at most 32 hops: more is a loop, which an extractor cannot resolve either).
+ */
+export function writtenThroughLink(name: string, links: ReadonlyMap<string, string>): { link: string; target: string } | null {
+  const queue = name.split(/[\\/]/);
+  const stack: string[] = [];
+  let first: { link: string; target: string } | null = null;
+  for (let hops = 0; queue.length; ) {
+    const c = queue.shift()!;
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (!stack.length) return first;
+      stack.pop();
+      continue;
+    }
+    stack.push(c);
+    const path = stack.join('/');
+    const target = queue.length ? links.get(path) : undefined;
+    if (target === undefined) continue;
+    first ??= { link: path, target };
+    if (++hops > 32 || /^([\\/]|[a-zA-Z]:)/.test(target)) return first;
+    stack.pop();
+    queue.unshift(...target.split(/[\\/]/));
+  }
+  return null;
 }
 
 function anomalyFinding(a: TarAnomaly, finding: (f: Omit<Finding, 'file' | 'offset'>, offset: number) => Finding): Finding {

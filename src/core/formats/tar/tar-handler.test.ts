@@ -8,6 +8,7 @@ import { detectFormats } from '../registry';
 import type { ParseContext } from '../types';
 import { scanTarContent } from './scan-tar';
 import { tarHandler } from './tar-handler';
+import { writtenThroughLink } from './tar-findings';
 
 const dir = join(__dirname, '..', '..', '..', '..', 'tests', 'fixtures', 'hostile', 'archive');
 function ctxOf(name: string): ParseContext {
@@ -158,5 +159,29 @@ describe('tar handler: every dialect, every member by content', () => {
     const b = r.findings.find((f) => f.id === 'tar/scan-budget')!;
     expect(b).toMatchObject({ category: 'malformed', severity: 'warning' });
     expect(b.evidence).toMatchObject({ entries: ['pickle', 'storages', 'tensors'], count: 3 });
+  });
+});
+
+describe('writtenThroughLink (a member extracted through an earlier symbolic link)', () => {
+  const links = new Map([
+    ['cfg', '/etc'],
+    ['d/up', '../../outside'],
+    ['d/in', '../shared'],
+    ['hop', 'd/up'],
+    ['loop', 'loop'],
+    ['win', 'C:\\Windows'],
+  ]);
+  it('finds links that lead outside the folder, through chains and relative climbs', () => {
+    expect(writtenThroughLink('cfg/cron.d/job', links)).toEqual({ link: 'cfg', target: '/etc' });
+    expect(writtenThroughLink('d/up/x', links)).toEqual({ link: 'd/up', target: '../../outside' });
+    expect(writtenThroughLink('./hop/x', links)).toEqual({ link: 'hop', target: 'd/up' });
+    expect(writtenThroughLink('win/system32/x.dll', links)).toEqual({ link: 'win', target: 'C:\\Windows' });
+    expect(writtenThroughLink('loop/x', links)).toEqual({ link: 'loop', target: 'loop' });
+  });
+  it('leaves links that stay inside, the link itself, and names no link is on', () => {
+    expect(writtenThroughLink('d/in/x', links)).toBeNull();
+    expect(writtenThroughLink('cfg', links)).toBeNull(); // replacing the link is not writing through it
+    expect(writtenThroughLink('weights/model.bin', links)).toBeNull();
+    expect(writtenThroughLink('../plain', links)).toBeNull(); // a climbing name is the name check's finding
   });
 });
