@@ -4,8 +4,19 @@ import { scanPickleSource } from '../../scan/pickle/scan-pickle';
 import type { FileParse, FormatHandler, ParseContext, SniffContext } from '../types';
 import { plainStateDictFinding } from '../pytorch/findings';
 
-/** Opcodes a protocol-0/1 pickle plausibly starts with: MARK, GLOBAL, INST, empty containers, NONE, constants. */
-const P0_STARTS = new Set([0x28, 0x63, 0x69, 0x7d, 0x5d, 0x29, 0x4e, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x53, 0x54, 0x55, 0x56, 0x58, 0x46, 0x47, 0x6c, 0x64, 0x74]);
+/**
+ * Opcodes a pickle without PROTO can start with: every opcode that pushes without popping. CPython's
+ * unpickler never requires PROTO, so a protocol-4 stream with its PROTO byte removed (starting with FRAME
+ * or SHORT_BINUNICODE) still loads, and PERSID/EXT push objects the loader supplies.
+ */
+const P0_STARTS = new Set([
+  // protocol 0/1: MARK, GLOBAL, INST, empty containers, NONE, constants, PERSID
+  0x28, 0x63, 0x69, 0x7d, 0x5d, 0x29, 0x4e, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x53, 0x54, 0x55, 0x56, 0x58, 0x46, 0x47, 0x6c, 0x64, 0x74, 0x50,
+  // protocol 2+: EXT1/2/4, NEWTRUE/NEWFALSE, LONG1/LONG4; protocol 3: BINBYTES, SHORT_BINBYTES
+  0x82, 0x83, 0x84, 0x88, 0x89, 0x8a, 0x8b, 0x42, 0x43,
+  // protocol 4/5: SHORT_BINUNICODE, BINUNICODE8, BINBYTES8, EMPTY_SET, FRAME, BYTEARRAY8
+  0x8c, 0x8d, 0x8e, 0x8f, 0x95, 0x96,
+]);
 
 /**
  * A raw pickle, identified by content (THREATS.md §2): PROTO 2..5 first, or a protocol-0/1 stream whose

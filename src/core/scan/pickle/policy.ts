@@ -56,6 +56,10 @@ const MODULE_ALIASES: Readonly<Record<string, string>> = {
   ConfigParser: 'configparser',
   repr: 'reprlib',
   __main__: '__main__',
+  // the pure-Python io and the frozen copies of importlib's bootstrap are the same modules under other names
+  _pyio: 'io',
+  _frozen_importlib: 'importlib._bootstrap',
+  _frozen_importlib_external: 'importlib._bootstrap_external',
 };
 
 /**
@@ -79,6 +83,23 @@ const DANGEROUS_MODULES: readonly string[] = [
   'sysconfig', 'zipapp', '_winapi', 'msvcrt', 'winreg', '_winreg',
 ];
 
+/**
+ * Broader families, matched only when no narrower module or name rule matched (so `pathlib` + `os.system`
+ * is reported as reaching `os`, and `torch.serialization.load` as the loader it is).
+ */
+const BROAD_DANGEROUS_MODULES: readonly string[] = [
+  // build and packaging tools: they run setup scripts, compilers and processes (setuptools vendors distutils)
+  'setuptools', 'pkg_resources',
+  // modules whose purpose is opening, creating or fetching files (the known-safe path classes stay safe)
+  'pathlib', 'gzip', 'bz2', 'lzma', 'dbm', 'numpy.lib.format', 'numpy.lib.npyio', 'numpy.lib._datasource',
+  // native code, processes, (de)serialisation and code generation inside torch and numpy
+  'numpy.ctypeslib', 'torch.serialization', 'torch.package', 'torch.fx.graph_module', 'torch.utils.cpp_extension',
+  'torch.multiprocessing',
+  // uuid's node lookups run ifconfig/ip/arp/netstat (any command name through _find_mac_*); importing
+  // antigravity opens a web browser
+  'uuid', 'antigravity',
+];
+
 /** Single names: `module` matches the module or any submodule, `name` exactly. */
 const DANGEROUS_NAMES: readonly [string, string][] = [
   ['builtins', 'eval'], ['builtins', 'exec'], ['builtins', 'execfile'], ['builtins', 'compile'], ['builtins', 'open'],
@@ -91,7 +112,11 @@ const DANGEROUS_NAMES: readonly [string, string][] = [
   ['io', 'FileIO'], ['io', 'open'], ['io', 'open_code'], ['logging', 'FileHandler'], ['uuid', '_get_command_stdout'],
   ['torch', 'load'], ['torch.serialization', 'load'], ['torch.storage', '_load_from_bytes'],
   ['torch.utils.collect_env', 'run'], ['torch.utils.cpp_extension', 'load'], ['torch.utils.cpp_extension', 'load_inline'],
-  ['torch.ops', 'load_library'], ['torch.classes', 'load_library'], ['torch._C', '_jit_script_compile'],
+  ['torch', 'load_library'], ['torch._C', '_jit_script_compile'], ['torch', 'from_file'], ['torch', 'save'],
+  ['torch._C', 'import_ir_module'], ['torch._C', 'import_ir_module_from_buffer'], ['torch._C', '_load_for_lite_interpreter'],
+  ['torch._C', '_load_jit_module_from_bytes'], ['torch._C', '_load_jit_module_from_file'],
+  ['numpy', 'tofile'], ['numpy', 'dump'], ['numpy', 'save'], ['numpy', 'savez'], ['numpy', 'savez_compressed'],
+  ['numpy', 'savetxt'], ['numpy', 'genfromtxt'], ['numpy', 'fromregex'], ['numpy', 'open'],
   ['numpy', 'load'], ['numpy', 'loadtxt'], ['numpy', 'fromfile'], ['numpy', 'memmap'], ['joblib', 'load'],
   ['pandas', 'read_pickle'], ['pandas', 'read_csv'], ['pandas', 'eval'], ['keras', 'utils.get_file'],
   ['keras.utils', 'get_file'], ['tensorflow.keras.utils', 'get_file'], ['tensorflow', 'io.read_file'],
@@ -138,8 +163,12 @@ const SAFE_EXACT = new Set<string>([
   'numpy.random.bit_generator.SeedSequence', 'numpy.random.mtrand.__RandomState_ctor',
   'joblib.numpy_pickle.NumpyArrayWrapper', 'joblib.numpy_pickle_compat.NDArrayWrapper',
   'datetime.datetime', 'datetime.date', 'datetime.time', 'datetime.timedelta', 'datetime.timezone', 'decimal.Decimal',
-  'fractions.Fraction', 'uuid.UUID', 'argparse.Namespace', 'pathlib.PosixPath', 'pathlib.WindowsPath', 'pathlib.PurePosixPath',
-  'pathlib.PureWindowsPath', 'pathlib.Path', 'enum.Enum',
+  'fractions.Fraction', 'uuid.UUID', 'uuid.SafeUUID', 'argparse.Namespace', 'pathlib.PosixPath', 'pathlib.WindowsPath', 'pathlib.PurePosixPath',
+  'pathlib.PureWindowsPath', 'pathlib.Path', 'pathlib.PurePath',
+  // Python 3.13 moved the path classes to pathlib._local, and pickles name them there
+  'pathlib._local.Path', 'pathlib._local.PosixPath', 'pathlib._local.WindowsPath', 'pathlib._local.PurePath',
+  'pathlib._local.PurePosixPath', 'pathlib._local.PureWindowsPath',
+  'enum.Enum',
   'transformers.training_args.TrainingArguments', 'transformers.training_args_seq2seq.Seq2SeqTrainingArguments',
   'transformers.trainer_utils.IntervalStrategy', 'transformers.trainer_utils.SchedulerType', 'transformers.trainer_utils.HubStrategy',
   'transformers.trainer_utils.SaveStrategy', 'transformers.trainer_utils.EvaluationStrategy', 'transformers.training_args.OptimizerNames',
@@ -164,8 +193,20 @@ export function normaliseModule(module: string): string {
   return MODULE_ALIASES[joined] ?? joined;
 }
 
-function familyOf(path: string): string | null {
-  for (const m of DANGEROUS_MODULES) if (path === m || path.startsWith(`${m}.`)) return m;
+/**
+ * `_x.rest` → `x.rest` when `_x` is not itself a listed name: CPython's accelerator modules (`_socket`,
+ * `_signal`, `_functools`, `_sqlite3`, ...) are the same capability as the public module, and stdlib modules
+ * import others under private aliases (`random._os`, `collections._sys`, `setuptools._distutils`), so an
+ * attribute path through `_os` reaches `os`. Null when the first component has no single private prefix.
+ */
+export function publicTwin(path: string): string | null {
+  const m = /^_([A-Za-z0-9][A-Za-z0-9_]*)(\..*)?$/.exec(path);
+  if (!m || m[1].endsWith('__')) return null;
+  return normaliseModule(m[1] + (m[2] ?? ''));
+}
+
+function familyOf(path: string, families: readonly string[] = DANGEROUS_MODULES): string | null {
+  for (const m of families) if (path === m || path.startsWith(`${m}.`)) return m;
   return null;
 }
 
@@ -223,22 +264,27 @@ export function classifyImport(module: string, name: string, opts: ClassifyOptio
   const all = [...modParts, ...nameParts];
   const starts = [0];
   for (let s = modParts.length; s < all.length; s++) starts.push(s);
-  for (const s of starts) {
-    for (let e = s + 1; e <= all.length; e++) {
-      const path = all.slice(s, e).join('.');
-      const norm = normaliseModule(path);
-      const fam = familyOf(norm);
-      if (fam) {
-        return {
-          tier: 'dangerous',
-          resolved,
-          rule: fam,
-          reason: `it reaches the ${fam} module${s > 0 ? ` through the attribute path ${name}` : ''}, which can execute code, run processes, open files or sockets, or load code`,
-        };
-      }
-      if (e < all.length) {
-        const n = dangerousName(norm, all.slice(e).join('.'));
-        if (n) return { tier: 'dangerous', resolved, rule: n, reason: describeName(n) };
+  for (const families of [DANGEROUS_MODULES, BROAD_DANGEROUS_MODULES]) {
+    const broad = families === BROAD_DANGEROUS_MODULES;
+    for (const s of starts) {
+      for (let e = s + 1; e <= all.length; e++) {
+        const path = all.slice(s, e).join('.');
+        const norm = normaliseModule(path);
+        const twin = publicTwin(norm);
+        const fam = familyOf(norm, families) ?? (twin ? familyOf(twin, families) : null);
+        if (fam) {
+          return {
+            tier: 'dangerous',
+            resolved,
+            rule: fam,
+            reason: `it reaches the ${fam} module${s > 0 ? ` through the attribute path ${name}` : ''}, which can execute code, run processes, open files or sockets, or load code`,
+          };
+        }
+        if (e < all.length && !broad) {
+          const rest = all.slice(e).join('.');
+          const n = dangerousName(norm, rest) ?? (twin ? dangerousName(twin, rest) : null);
+          if (n) return { tier: 'dangerous', resolved, rule: n, reason: describeName(n) };
+        }
       }
     }
   }

@@ -388,6 +388,14 @@ function checkGetattr(call: PickleScanResult['emulation']['calls'][number], c: C
       ...base,
     };
   }
+  // A method of an instance resolves like the dotted path of the class (or factory) that built it:
+  // a known-safe class can still have methods that write files (`PosixPath(p).write_text`,
+  // `ndarray.tofile`), and those are as dangerous as naming them directly.
+  const maker = instanceMaker(target);
+  if (maker) {
+    const v = classifyImport(maker.module, `${maker.name}.${attr}`, c.classify);
+    if (v.tier === 'dangerous') return bad(`it reaches ${v.resolved} on an object built by ${maker.module}.${maker.name}, and ${v.reason}`);
+  }
   const tier = rootTier(target, c);
   if (tier === 'safe') return null;
   if (tier === 'dangerous' || tier === 'unresolved') return bad(`the target ${formatValue(target, { maxChars: 80 })} is not a known-safe object`);
@@ -399,6 +407,18 @@ function checkGetattr(call: PickleScanResult['emulation']['calls'][number], c: C
     detail: `${loader} would call ${chain} at byte ${call.offset}: a method of ${formatValue(target, { maxChars: 80 })} that is not on the known-safe list.`,
     ...base,
   };
+}
+
+/** The import whose call built `v` (the class or factory of an instance), or null for other values. */
+function instanceMaker(v: PickleValue): Extract<PickleValue, { kind: 'global' }> | null {
+  if (v.kind !== 'call' || v.callee.kind !== 'global') return null;
+  const callee = v.callee;
+  // copyreg.__newobj__(cls, ...) and copyreg._reconstructor(cls, base, state) build an instance of `cls`
+  if (normaliseModule(callee.module) === 'copyreg' && /^(__newobj__|__newobj_ex__|_reconstructor)$/.test(callee.name)) {
+    const first = itemsOf(v.args)?.[0];
+    return first && first.kind === 'global' ? first : callee;
+  }
+  return callee;
 }
 
 function rebase(f: Finding, fixed: number | undefined, nestedEvidence: Record<string, unknown>): Finding {
