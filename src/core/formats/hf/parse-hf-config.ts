@@ -36,8 +36,9 @@ export interface AutoMapReference {
 
 export interface HfConfigExtra {
   kind: 'config' | 'tokenizer-config' | 'both';
+  /** classes transformers imports from Python modules: `auto_map` entries and `custom_pipelines.*.impl` */
   autoMap: AutoMapReference[];
-  /** offset of the `"auto_map"` key */
+  /** offset of the `"auto_map"` key (or of `"custom_pipelines"` when there is no auto_map) */
   autoMapOffset?: number;
   modelType?: string;
   architectures?: string[];
@@ -105,10 +106,17 @@ export async function parseHfConfig(ctx: ParseContext): Promise<FileParse> {
   if (isJsonObject(value.auto_map)) {
     for (const [auto, v] of Object.entries(value.auto_map)) autoMap.push(...referencesOf(auto, v));
   }
+  // custom pipelines (transformers pipeline(task, trust_remote_code=True)): {task: {impl: "module.Class"}},
+  // imported the same way as auto_map classes
+  if (isJsonObject(value.custom_pipelines)) {
+    for (const [task, v] of Object.entries(value.custom_pipelines)) {
+      if (isJsonObject(v) && v.impl !== undefined) autoMap.push(...referencesOf(`custom_pipelines.${task}`, v.impl));
+    }
+  }
   const extra: HfConfigExtra = {
     kind: isConfig && isTokenizer ? 'both' : isTokenizer ? 'tokenizer-config' : 'config',
     autoMap,
-    autoMapOffset: autoMap.length ? byteOffsetOfKey('auto_map') : undefined,
+    autoMapOffset: autoMap.length ? (byteOffsetOfKey('auto_map') ?? byteOffsetOfKey('custom_pipelines')) : undefined,
     modelType: typeof value.model_type === 'string' ? value.model_type : undefined,
     architectures: Array.isArray(value.architectures) ? value.architectures.filter((a): a is string => typeof a === 'string') : undefined,
   };
