@@ -31,6 +31,20 @@ describe('parseJsonStrict', () => {
       }
     }
   });
+  it('says where numbers are written with a fraction or an exponent', () => {
+    const r = parseJsonStrict('{"w":{"shape":[4.0,2],"data_offsets":[0,1.6e1]},"n":-3,"m":[[0.5]]}', 't', 8);
+    expect(r.fractional).toEqual([
+      { path: ['w', 'shape', 0], raw: '4.0', offset: 8 + 15 },
+      { path: ['w', 'data_offsets', 1], raw: '1.6e1', offset: 8 + 40 },
+      { path: ['m', 0, 0], raw: '0.5', offset: 8 + 61 },
+    ]);
+  });
+  it('finds escapes of lone surrogates, and leaves pairs alone', () => {
+    expect(parseJsonStrict('{"a":"\\ud83d\\ude00"}', 't').loneSurrogates).toEqual([]);
+    expect(parseJsonStrict('{"a":"x\\ud800"}', 't', 8).loneSurrogates).toEqual([8 + 7]);
+    expect(parseJsonStrict('{"a":"\\udc00y"}', 't').loneSurrogates).toEqual([6]);
+    expect(parseJsonStrict('{"\\ud800\\u0041":1}', 't').loneSurrogates).toEqual([2]);
+  });
 });
 
 describe('ByteReader', () => {

@@ -7,6 +7,13 @@ export interface JsonParseResult {
   value: JsonValue;
   /** keys that appeared twice in one object: JSON.parse would silently keep the last one */
   duplicates: { key: string; offset: number }[];
+  /**
+   * numbers written with a fraction or an exponent (`16.0`, `1.6e1`), with where they are: JSON has one
+   * number type, but readers that want integers (serde's usize) refuse them even when the value is whole
+   */
+  fractional: { path: (string | number)[]; raw: string; offset: number }[];
+  /** offsets of `\u` escapes of a lone UTF-16 surrogate: valid JSON, but no Unicode text (serde_json refuses them) */
+  loneSurrogates: number[];
 }
 
 /**
@@ -18,6 +25,10 @@ export interface JsonParseResult {
 export function parseJsonStrict(text: string, format: string, base = 0, maxDepth = JSON_MAX_DEPTH): JsonParseResult {
   let i = 0;
   const duplicates: { key: string; offset: number }[] = [];
+  const fractional: JsonParseResult['fractional'] = [];
+  const loneSurrogates: number[] = [];
+  /** keys and indices from the root to the value being parsed */
+  const path: (string | number)[] = [];
   const fail = (code: string, msg: string): never => {
     throw new ParseError(format, code, base + i, `${msg} at byte ${base + i} of the JSON header`);
   };
@@ -57,7 +68,15 @@ export function parseJsonStrict(text: string, format: string, base = 0, maxDepth
           case 'u': {
             const hex = text.slice(i + 2, i + 6);
             if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('bad-json', 'bad \\u escape');
-            out += String.fromCharCode(parseInt(hex, 16));
+            const unit = parseInt(hex, 16);
+            // a high surrogate must be followed by an escaped low one, and a low one preceded by a high one
+            const prev = out.charCodeAt(out.length - 1);
+            if (unit >= 0xd800 && unit <= 0xdbff) {
+              if (!/^\\u[dD][c-fC-F][0-9a-fA-F]{2}/.test(text.slice(i + 6, i + 12))) loneSurrogates.push(base + i);
+            } else if (unit >= 0xdc00 && unit <= 0xdfff && !(text.slice(i - 6, i - 4) === '\\u' && prev >= 0xd800 && prev <= 0xdbff)) {
+              loneSurrogates.push(base + i);
+            }
+            out += String.fromCharCode(unit);
             i += 4;
             break;
           }
@@ -74,8 +93,10 @@ export function parseJsonStrict(text: string, format: string, base = 0, maxDepth
   const num = (): number => {
     const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
     if (!m) fail('bad-json', 'bad number');
-    i += m![0].length;
-    return Number(m![0]);
+    const raw = m![0];
+    if (/[.eE]/.test(raw)) fractional.push({ path: [...path], raw, offset: base + i });
+    i += raw.length;
+    return Number(raw);
   };
   const value = (depth: number): JsonValue => {
     if (depth > maxDepth) fail('too-deep', `nesting deeper than ${maxDepth}`);
@@ -98,7 +119,9 @@ export function parseJsonStrict(text: string, format: string, base = 0, maxDepth
         ws();
         if (text[i] !== ':') fail('bad-json', 'expected ":"');
         i++;
+        path.push(key);
         const v = value(depth + 1);
+        path.pop();
         if (seen.has(key)) duplicates.push({ key, offset: keyAt });
         seen.add(key);
         Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
@@ -123,7 +146,9 @@ export function parseJsonStrict(text: string, format: string, base = 0, maxDepth
         return arr;
       }
       for (;;) {
+        path.push(arr.length);
         arr.push(value(depth + 1));
+        path.pop();
         ws();
         if (text[i] === ',') {
           i++;
@@ -156,7 +181,7 @@ export function parseJsonStrict(text: string, format: string, base = 0, maxDepth
   const v = value(0);
   ws();
   if (i !== text.length) fail('bad-json', 'trailing characters after the JSON value');
-  return { value: v, duplicates };
+  return { value: v, duplicates, fractional, loneSurrogates };
 }
 
 export function isJsonObject(v: JsonValue | undefined): v is { [key: string]: JsonValue } {

@@ -4,7 +4,7 @@ import { gguf as hfGguf } from '@huggingface/gguf';
 import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../../io/byte-source';
 import type { ParseContext } from '../types';
-import { parseGguf } from './parse-gguf';
+import { escapeInvalidUtf8, parseGguf } from './parse-gguf';
 
 const dir = join(__dirname, '..', '..', '..', '..', 'tests', 'fixtures', 'gguf');
 const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, {
@@ -98,5 +98,43 @@ describe('parseGguf: chat templates that are not strings', () => {
     const t = p.findings.filter((x) => x.id === 'gguf/template-not-string');
     expect(t.map((x) => [x.category, x.severity])).toEqual([['template-injection', 'warning']]);
     expect(t[0].evidence).toMatchObject({ key: 'tokenizer.chat_template', type: 'array' });
+  });
+});
+
+describe('parseGguf: strings that are not UTF-8', () => {
+  const str = (b: number[]) => { const o = new Uint8Array(8 + b.length); new DataView(o.buffer).setBigUint64(0, BigInt(b.length), true); o.set(b, 8); return [...o]; };
+  const u32 = (n: number) => { const o = new Uint8Array(4); new DataView(o.buffer).setUint32(0, n, true); return [...o]; };
+  const u64 = (n: number) => { const o = new Uint8Array(8); new DataView(o.buffer).setBigUint64(0, BigInt(n), true); return [...o]; };
+  const ascii = (s: string) => [...new TextEncoder().encode(s)];
+  /** GGUF v3: the given string KVs, one f32 tensor [8] at offset 0, 32 bytes of data */
+  const file = (keys: number[][], tensorName = ascii('t')) => {
+    const b = [...ascii('GGUF'), ...u32(3), ...u64(1), ...u64(keys.length)];
+    for (const k of keys) b.push(...str(k), ...u32(8), ...str(ascii('v')));
+    b.push(...str(tensorName), ...u32(1), ...u64(8), ...u32(0), ...u64(0));
+    while (b.length % 32) b.push(0);
+    return new Uint8Array([...b, ...new Uint8Array(32)]);
+  };
+
+  it('escapes invalid bytes as \\xNN and leaves valid UTF-8 alone', () => {
+    expect(escapeInvalidUtf8(new TextEncoder().encode('héllo 😀'))).toBeNull();
+    expect(escapeInvalidUtf8(new Uint8Array([0x61, 0xff, 0xc3, 0xa9, 0xed, 0xa0, 0x80]))).toEqual({ text: 'a\\xffé\\xed\\xa0\\x80', firstBad: 1 });
+  });
+
+  it('reports a key with invalid bytes at the bad byte, as a warning', async () => {
+    const p = await parseGguf(ctxOf(file([[...ascii('general.na'), 0xff, ...ascii('me')]])));
+    expect(p.findings.map((f) => [f.id, f.severity, f.category, f.offset])).toEqual([['gguf/bad-utf8', 'warning', 'malformed', 24 + 8 + 10]]);
+    expect(p.model!.metadata).toHaveProperty(['general.na\\xffme'], 'v');
+  });
+
+  it('keeps two keys that differ only in invalid bytes distinct (no false duplicate)', async () => {
+    const p = await parseGguf(ctxOf(file([[0x78, 0xff], [0x78, 0xfe]])));
+    expect(p.findings.map((f) => f.id)).toEqual(['gguf/bad-utf8', 'gguf/bad-utf8']);
+    expect(Object.keys(p.model!.metadata)).toEqual(['x\\xff', 'x\\xfe']);
+  });
+
+  it('reports a tensor name with invalid bytes', async () => {
+    const p = await parseGguf(ctxOf(file([ascii('a.b')], [...ascii('blk.'), 0xc3])));
+    expect(p.findings.map((f) => [f.id, f.severity])).toEqual([['gguf/bad-utf8', 'warning']]);
+    expect(p.model!.tensors[0].name).toBe('blk.\\xc3');
   });
 });

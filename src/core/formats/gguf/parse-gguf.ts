@@ -121,7 +121,44 @@ const MAX_DISPLAY = 64 * 1024;
 /** Arrays up to this many numbers are shown element by element. */
 const MAX_SHOWN_ELEMENTS = 16;
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const lossy = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * GGUF strings are UTF-8 (docs/gguf.md `gguf_string_t`), but gguf.cpp compares and looks up keys and
+ * tensor names as raw bytes. A lossy decode would map different invalid byte strings to the same
+ * U+FFFD text (two distinct keys reported as duplicates, or a key shown as another). Invalid bytes are
+ * written as `\xNN` instead, which keeps distinct byte strings distinct. Returns null for valid UTF-8.
+ */
+export function escapeInvalidUtf8(b: Uint8Array): { text: string; firstBad: number } | null {
+  try {
+    utf8.decode(b);
+    return null;
+  } catch {
+    // fall through: rebuild the text sequence by sequence
+  }
+  let out = '';
+  let firstBad = -1;
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    let ok = n > 0 && i + n <= b.length;
+    for (let k = 1; ok && k < n; k++) if ((b[i + k] & 0xc0) !== 0x80) ok = false;
+    // overlong 3/4-byte forms, UTF-16 surrogates, and code points past U+10FFFF
+    if (ok && n === 3 && ((c === 0xe0 && b[i + 1] < 0xa0) || (c === 0xed && b[i + 1] >= 0xa0))) ok = false;
+    if (ok && n === 4 && ((c === 0xf0 && b[i + 1] < 0x90) || (c === 0xf4 && b[i + 1] >= 0x90))) ok = false;
+    if (ok) {
+      out += new TextDecoder('utf-8').decode(b.subarray(i, i + n));
+      i += n;
+    } else {
+      if (firstBad < 0) firstBad = i;
+      out += `\\x${c.toString(16).padStart(2, '0')}`;
+      i++;
+    }
+  }
+  return { text: out, firstBad };
+}
 
 /**
  * Parses a GGUF header with every check of THREATS.md §5. Structural damage (bad magic, unsupported
@@ -158,7 +195,8 @@ export async function readGgufHeader(ctx: ParseContext, findings: Finding[]): Pr
   if (tensorCount > MAX_TENSORS) throw new ParseError(FORMAT, 'too-many-tensors', countsAt, `tensor count ${tensorCount} exceeds the ${MAX_TENSORS} limit`);
   if (kvCount > GGUF_MAX_KV) throw new ParseError(FORMAT, 'too-many-kv', countsAt + 8, `metadata count ${kvCount} exceeds the ${GGUF_MAX_KV} limit`);
 
-  const readString = async (what: string, keep: boolean): Promise<{ text: string | null; length: number }> => {
+  let badUtf8 = 0;
+  const readString = async (what: string, keep: boolean, raw = false): Promise<{ text: string | null; length: number }> => {
     await cur.ensure(8, `${what} length`);
     const at = cur.position;
     const len = cur.reader().u64();
@@ -170,7 +208,15 @@ export async function readGgufHeader(ctx: ParseContext, findings: Finding[]): Pr
       return { text: null, length: n };
     }
     await cur.ensure(n, what);
-    const text = utf8.decode(cur.reader().take(n, what));
+    const bytes = cur.reader().take(n, what);
+    const bad = escapeInvalidUtf8(bytes);
+    // keys and tensor names are identities: keep distinct byte strings distinct; values (chat templates)
+    // are decoded as a lenient reader would, U+FFFD for invalid bytes
+    const text = bad === null ? utf8.decode(bytes) : raw ? bad.text : lossy.decode(bytes);
+    if (bad !== null && badUtf8 < 32) {
+      badUtf8++;
+      findings.push(finding('bad-utf8', 'warning', `${what[0].toUpperCase()}${what.slice(1)} is not valid UTF-8`, `GGUF strings are UTF-8; ${what} at byte ${at} holds invalid bytes ("${bad.text.slice(0, 120)}", invalid bytes shown as \\xNN). llama.cpp compares such strings as raw bytes, while readers that decode them may merge or mangle them, so two tools can disagree on which key or tensor this is.`, file, at + 8 + bad.firstBad, { what, text: bad.text.slice(0, 200) }));
+    }
     cur.advance(n);
     return { text, length: n };
   };
@@ -240,7 +286,7 @@ export async function readGgufHeader(ctx: ParseContext, findings: Finding[]): Pr
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   for (let i = 0; i < kvCount; i++) {
     const keyAt = cur.position;
-    const key = (await readString(`key of metadata entry ${i}`, true)).text ?? `<key ${i}>`;
+    const key = (await readString(`key of metadata entry ${i}`, true, true)).text ?? `<key ${i}>`;
     await cur.ensure(4, `type of "${key}"`);
     const type = cur.reader().u32();
     cur.advance(4);
@@ -270,7 +316,7 @@ export async function readGgufHeader(ctx: ParseContext, findings: Finding[]): Pr
   const tensors: RawGgufTensorInfo[] = [];
   for (let i = 0; i < tensorCount; i++) {
     const at = cur.position;
-    const name = (await readString(`name of tensor ${i}`, true)).text ?? `<tensor ${i}>`;
+    const name = (await readString(`name of tensor ${i}`, true, true)).text ?? `<tensor ${i}>`;
     await cur.ensure(4, `n_dims of "${name}"`);
     const nDims = cur.reader().u32();
     cur.advance(4);

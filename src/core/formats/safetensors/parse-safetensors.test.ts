@@ -177,3 +177,52 @@ describe('sharded index (THREATS.md §4)', () => {
 function t0(dtype: string, shape: number[], a: number, b: number) {
   return { dtype, shape, data_offsets: [a, b] as [number, number] };
 }
+
+describe('safetensors: what JSON allows but the reference loader (serde) refuses', () => {
+  const bom = (text: string, dataSize: number) => {
+    const hb = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]);
+    const out = new Uint8Array(8 + hb.length + dataSize);
+    new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+    out.set(hb, 8);
+    return out;
+  };
+
+  it('a byte-order mark before "{" is still safetensors, and a ParseError at the header start', async () => {
+    const { report, ids } = await run(bom('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4));
+    expect(ids).toEqual(['safetensors/bad-json']);
+    expect(report.findings[0]).toMatchObject({ severity: 'error', category: 'malformed', offset: 8 });
+    expect(report.verdict).toBe('error');
+  });
+
+  it('whole numbers written as floats (16.0, 1.6e1) are invalid offsets and shapes', async () => {
+    for (const [text, id, value] of [
+      ['{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16.0]}}', 'safetensors/bad-offsets', '16.0'],
+      ['{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,1.6e1]}}', 'safetensors/bad-offsets', '1.6e1'],
+      ['{"a":{"dtype":"F32","shape":[4.0],"data_offsets":[0,16]}}', 'safetensors/bad-shape', '4.0'],
+    ] as const) {
+      const { report } = await run(buildSafetensors({ headerText: text, dataSize: 16 }));
+      const f = report.findings.find((x) => x.id === id);
+      expect(f, text).toMatchObject({ severity: 'error', category: 'malformed', offset: 8, evidence: { tensor: 'a' } });
+      expect(f!.title).toContain(value);
+      expect(report.verdict).toBe('error');
+    }
+  });
+
+  it('a float in an extra key is only the unknown key (loaders ignore it)', async () => {
+    const { report, ids } = await run(buildSafetensors({ headerText: '{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16],"scale":0.5}}', dataSize: 16 }));
+    expect(ids).toEqual(['safetensors/unknown-key']);
+    expect(report.verdict).toBe('warning');
+  });
+
+  it('a lone surrogate escape is a bad-utf8 ParseError at the escape', async () => {
+    const text = '{"a\\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}';
+    const { report, ids } = await run(buildSafetensors({ headerText: text, dataSize: 4 }));
+    expect(ids).toEqual(['safetensors/bad-utf8']);
+    expect(report.findings[0]).toMatchObject({ severity: 'error', category: 'malformed', offset: 8 + text.indexOf('\\ud800') });
+  });
+
+  it('a surrogate pair escape is fine', async () => {
+    const { report } = await run(buildSafetensors({ headerText: '{"a\\ud83d\\ude00":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', dataSize: 4 }));
+    expect(report.verdict).toBe('clean');
+  });
+});

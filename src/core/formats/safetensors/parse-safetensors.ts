@@ -52,7 +52,12 @@ export function sniffSafetensors(ctx: SniffContext): boolean {
   const n = view.getBigUint64(0, true);
   // A claimed length beyond the file is still "meant to be safetensors" when the JSON starts right:
   // the parser then reports the bad length rather than calling the file unknown.
-  return ctx.head[8] === 0x7b /* { */ && n >= 2n && (ctx.head[9] === 0x22 || ctx.head[9] === 0x7d || ctx.head[9] === 0x20 || ctx.head[9] === 0x0a);
+  const h = ctx.head;
+  // A UTF-8 byte-order mark before the `{` is still a safetensors header (one every loader refuses):
+  // the parser reports it rather than calling the file unknown.
+  const j = h[8] === 0xef && h[9] === 0xbb && h[10] === 0xbf ? 11 : 8;
+  if (j === 11 && (h.length < 13 || n < 5n)) return false;
+  return h[j] === 0x7b /* { */ && n >= 2n && (h[j + 1] === 0x22 || h[j + 1] === 0x7d || h[j + 1] === 0x20 || h[j + 1] === 0x0a);
 }
 
 function finding(
@@ -89,10 +94,25 @@ export async function parseSafetensors(ctx: ParseContext): Promise<FileParse> {
   const headerBytes = await readExact(source, 8, headerLength, FORMAT, ctx.signal);
   const text = decodeUtf8(headerBytes);
   if (text === null) throw new ParseError(FORMAT, 'bad-utf8', 8, 'header is not valid UTF-8');
+  // (TextDecoder drops a leading byte-order mark: test the bytes)
+  if (headerBytes[0] === 0xef && headerBytes[1] === 0xbb && headerBytes[2] === 0xbf) throw new ParseError(FORMAT, 'bad-json', 8, 'header starts with a UTF-8 byte-order mark before "{"; the reference loader refuses it');
   if (!text.startsWith('{')) throw new ParseError(FORMAT, 'bad-json', 8, 'header does not start with "{"');
   // The format allows padding the header with spaces to align the data section.
-  const { value, duplicates } = parseJsonStrict(text.replace(/ +$/, ''), FORMAT, 8);
+  const { value, duplicates, fractional, loneSurrogates } = parseJsonStrict(text.replace(/ +$/, ''), FORMAT, 8);
   if (!isJsonObject(value)) throw new ParseError(FORMAT, 'bad-json', 8, 'header is not a JSON object');
+  // `\ud800` is valid JSON text but no Unicode string: serde_json (the reference loader) refuses it, and
+  // readers that replace it with U+FFFD can merge two names.
+  if (loneSurrogates.length) throw new ParseError(FORMAT, 'bad-utf8', loneSurrogates[0], `header escapes a lone UTF-16 surrogate at byte ${loneSurrogates[0]}, which is not Unicode text; the reference loader refuses it`);
+  // shape and data_offsets are unsigned integers to the reference loader (serde usize), which refuses
+  // `16.0` or `1.6e1` although JSON reads them as 16; by tensor, the first such number of each field
+  const floats = new Map<string, Map<string, string>>();
+  for (const f of fractional) {
+    const [tensor, field] = f.path;
+    if (typeof tensor !== 'string' || typeof field !== 'string' || tensor === '__metadata__' || f.path.length < 2) continue;
+    const fields = floats.get(tensor) ?? new Map<string, string>();
+    if (!fields.has(field)) fields.set(field, f.raw);
+    floats.set(tensor, fields);
+  }
   for (const d of duplicates) {
     findings.push(
       finding('duplicate-key', 'error', `Duplicate key "${d.key}" in the header`, `The header names "${d.key}" twice. JSON readers disagree on which copy wins, so two tools can load different tensors from the same file.`, file, d.offset, { key: d.key }),
@@ -141,6 +161,16 @@ export async function parseSafetensors(ctx: ParseContext): Promise<FileParse> {
       continue;
     }
     const dtype = SAFETENSORS_DTYPES[rawDtype];
+    const floatShape = floats.get(name)?.get('shape');
+    const floatOffsets = floats.get(name)?.get('data_offsets');
+    if (floatShape !== undefined) {
+      bad('bad-shape', `has a dimension written as a float (${floatShape}); dimensions are unsigned integers`);
+      continue;
+    }
+    if (floatOffsets !== undefined) {
+      bad('bad-offsets', `has a data offset written as a float (${floatOffsets}); offsets are unsigned integers`);
+      continue;
+    }
     if (!Array.isArray(rawShape) || rawShape.length > MAX_RANK || !rawShape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
       bad('bad-shape', `has an invalid shape ${JSON.stringify(rawShape)?.slice(0, 80)}`);
       continue;
