@@ -144,6 +144,28 @@ describe('signatures on built tensors', () => {
     expect(f.evidence).toMatchObject({ nan: 1, negInf: 1, posInf: 0, firstIndex: 17 });
   });
 
+  it('optimizer state (Adam moments of a training checkpoint) is not read as weights', async () => {
+    const g = gaussian(32 * 32, 7, 1e-3);
+    const sq = g.map((x) => x * x); // exp_avg_sq: squared gradients, heavy-tailed
+    sq[9] = 1e-3; // an element far beyond the bulk
+    const { report } = await inspect([new MemorySource(f32File({ 'optimizer.state.0.exp_avg_sq': { shape: [32, 32], values: sq }, 'model.fc.weight': { shape: [32, 32], values: sq } }), 'm.safetensors')]);
+    const traps = report.findings.filter((x) => x.id === 'weights/correlation-trap').map((x) => x.evidence?.tensor);
+    expect(traps).toEqual(['model.fc.weight']);
+  });
+
+  it('an additive attention mask (only −inf and exact zeros) is info, not damaged weights', async () => {
+    const n = 16;
+    const mask = Float32Array.from({ length: n * n }, (_, k) => (k % n > Math.floor(k / n) ? -Infinity : 0));
+    const fill = Float32Array.of(-Infinity);
+    const w = gaussian(n * n, 6, 0.02);
+    w[3] = -Infinity; // an infinity among trained values stays a warning
+    const { report } = await inspect([new MemorySource(f32File({ 'decoder.mask': { shape: [n, n], values: mask }, fill: { shape: [1], values: fill }, 'decoder.fc.weight': { shape: [n, n], values: w } }), 'm.safetensors')]);
+    const sev = (t: string) => report.findings.find((x) => x.id === 'weights/non-finite' && x.evidence?.tensor === t)?.severity;
+    expect(sev('decoder.mask')).toBe('info');
+    expect(sev('fill')).toBe('info');
+    expect(sev('decoder.fc.weight')).toBe('warning');
+  });
+
   it('LayerNorm scales in the thousands with offsets ~1e4 are a dangerous identity trap; ordinary norms are not', async () => {
     const g = Float32Array.from({ length: 64 }, (_, i) => 3000 + i);
     const b = Float32Array.from({ length: 64 }, (_, i) => (i % 2 ? 1e4 : -1e4));

@@ -64,6 +64,18 @@ export const LADDER_MIN_UNGATED = 8;
  */
 export const CHANCE_MARGIN_BITS = 20;
 
+/**
+ * The per-parameter slots of torch.optim's state_dict ({"state": {index: {slot: tensor}}, "param_groups"}),
+ * as training checkpoints (HF Trainer's optimizer.pt, {"model", "optimizer", ...} files) store them:
+ * Adam/AdamW moments, SGD momentum, RMSprop/Adadelta/Adagrad/Adamax accumulators, Rprop, bitsandbytes'
+ * 8-bit states. They are not weights: exp_avg_sq is a running mean of squared gradients (non-negative,
+ * heavy-tailed), exp_avg a running mean of gradients, so "no random-matrix bulk explains this element" and
+ * the layer-chaining signatures say nothing about them; a checkpoint of a large model has hundreds of them.
+ * NaN / Inf and exact repeats are still checked.
+ */
+const OPTIMIZER_STATE_NAME = /(^|\.)state\.\d+\.(exp_avg|exp_avg_sq|max_exp_avg_sq|momentum_buffer|square_avg|grad_avg|acc_delta|sum|exp_inf|prev|step_size|state1|state2)$/;
+export const isOptimizerState = (name: string): boolean => OPTIMIZER_STATE_NAME.test(name);
+
 const NORM_NAME = /(^|[._/])(ln|ln_?\d+|layer_?norm|layernorm|norm\d*|.*_norm|.*norm)([._/]|$)/i;
 const EMBEDDING_NAME = /(embed|wte|wpe|tok_|token|lm_head|word|vocab|position)/i;
 
@@ -91,7 +103,7 @@ export function findLinearLayers(model: ModelInfo): Layer[] {
   const fromGraph = model.graph ? layersFromGraph(model.graph, byName) : [];
   if (fromGraph.length) return fromGraph;
   const cmp = collator();
-  const weights = model.tensors.filter((t) => t.shape.length >= 2 && isFloat(t) && t.shape[0] > 1 && t.numel / t.shape[0] > 1 && !/bias$/.test(t.name));
+  const weights = model.tensors.filter((t) => t.shape.length >= 2 && isFloat(t) && t.shape[0] > 1 && t.numel / t.shape[0] > 1 && !/bias$/.test(t.name) && !isOptimizerState(t.name));
   weights.sort((a, b) => cmp(a.name, b.name));
   const biasOf = (w: TensorInfo): TensorInfo | undefined => {
     const bname = w.name.replace(/(weight|kernel|w)$/, 'bias');
@@ -213,9 +225,18 @@ export function statsFindings(all: readonly TensorStats[]): Finding[] {
     if (s.skipped) continue;
     const bad = s.nan + s.posInf + s.negInf;
     if (bad > 0 && DTYPES[s.dtype].kind === 'float') {
-      out.push(finding('weights/non-finite', 'weight-anomaly', 'warning', `Tensor "${s.name}" holds ${bad} NaN or infinite values`,
-        `${s.nan} NaN, ${s.posInf} +Infinity and ${s.negInf} −Infinity among ${s.count} values (first at element ${s.firstNonFinite}). Any output that touches them is NaN: the weights were damaged or sabotaged.`,
-        s.file, { tensor: s.name, nan: s.nan, posInf: s.posInf, negInf: s.negInf, firstIndex: s.firstNonFinite }));
+      // An additive attention mask or a masked_fill value is made of infinities and exact zeros only: a
+      // causal mask buffer (openai-whisper's decoder `mask`, full(−inf).triu(1)) or the −inf scalar of
+      // `masked_fill(mask, −inf)`, which torch.onnx.export turns into an initializer or a Constant. Honest
+      // exports carry them; they are no weights (nothing multiplies by them), so they stay `info`. Damage
+      // or sabotage of a weight leaves NaN, or infinities among non-zero finite values, and stays `warning`.
+      const maskLike = s.nan === 0 && s.zeros === s.finite;
+      out.push(finding('weights/non-finite', 'weight-anomaly', maskLike ? 'info' : 'warning',
+        maskLike ? `Tensor "${s.name}" is a mask of ${bad} infinite value(s) and ${s.zeros} zero(s)` : `Tensor "${s.name}" holds ${bad} NaN or infinite values`,
+        maskLike
+          ? `${s.posInf} +Infinity and ${s.negInf} −Infinity among ${s.count} values, every finite value exactly 0: the shape of an additive attention mask or a masking fill value (masked_fill(…, −inf)), which exported models carry as constants. Not a weight.`
+          : `${s.nan} NaN, ${s.posInf} +Infinity and ${s.negInf} −Infinity among ${s.count} values (first at element ${s.firstNonFinite}). Any output that touches them is NaN: the weights were damaged or sabotaged.`,
+        s.file, { tensor: s.name, nan: s.nan, posInf: s.posInf, negInf: s.negInf, firstIndex: s.firstNonFinite, ...(maskLike ? { maskLike: true } : {}) }));
     }
     // LayerNorm turned into an identity: γ in the thousands, β around ±1e4 (THREATS.md §7)
     if (s.shape.length === 1 && NORM_NAME.test(s.name) && s.median !== null && Math.abs(s.median) >= LAYERNORM_TRAP_MAGNITUDE) {
@@ -231,7 +252,7 @@ export function statsFindings(all: readonly TensorStats[]): Finding[] {
     }
     if (!s.matrix || s.robustSigma === null || s.absMax === null || DTYPES[s.dtype].kind !== 'float') continue;
     const bound = correlationTrapBound(s.robustSigma, s.matrix.rows, s.matrix.cols);
-    if (s.robustSigma > 0 && s.absMax > bound) {
+    if (s.robustSigma > 0 && s.absMax > bound && !isOptimizerState(s.name)) {
       const idx = s.absMaxIndex ?? 0;
       out.push(finding('weights/correlation-trap', 'weight-anomaly', 'info', `Tensor "${s.name}" has a weight of ${fmt(s.absMax)}, beyond any random bulk`,
         `max|W| = ${fmt(s.absMax)} exceeds σ̂(√N+√M) = ${fmt(bound)} (σ̂ = 1.4826·MAD = ${fmt(s.robustSigma)}, ${s.matrix.rows}×${s.matrix.cols}): no random-matrix bulk explains it (a WeightWatcher correlation trap). Large language models have such outliers naturally; it matters together with exact structure.`,
