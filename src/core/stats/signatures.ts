@@ -58,6 +58,28 @@ export function findDuplicateRows(L: LayerValues): number[][] {
 }
 
 /**
+ * The period p when duplicate-row groups tile the layer: at least two groups, all of one size, each group
+ * the rows r, r + p, r + 2p, … with one p for all. That is a block of rows repeated whole, as expanding
+ * grouped-query attention to multi-head attention does (each key/value head's rows repeated for the query
+ * heads that share it). An imprint layer copies one measurement row into many units: one group. Null
+ * otherwise.
+ */
+export function repeatedBlockPeriod(groups: readonly (readonly number[])[]): number | null {
+  if (groups.length < 2) return null;
+  const size = groups[0].length;
+  let period: number | null = null;
+  for (const g of groups) {
+    if (g.length !== size) return null;
+    const rows = [...g].sort((a, b) => a - b);
+    const p = rows[1] - rows[0];
+    if (period === null) period = p;
+    if (p !== period || p <= 0) return null;
+    for (let i = 2; i < rows.length; i++) if (rows[i] - rows[i - 1] !== p) return null;
+  }
+  return period;
+}
+
+/**
  * Pairs of rows where row b = ratio · row a exactly up to float32 rounding (|b_k − ratio·a_k| ≤ 2^-20·max|b|),
  * ratio ≠ 1 (copies are duplicates), oriented so that |ratio| ≤ 1. Rows are bucketed by their direction
  * (sign-normalised unit vector, first 16 entries rounded to 1e-4), so the work stays linear.

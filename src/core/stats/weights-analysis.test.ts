@@ -9,7 +9,7 @@ import { inspect } from '../inspect';
 import { MemorySource } from '../io/byte-source';
 import type { TensorStats } from './types';
 import { findLinearLayers, structureFindings } from './weights-analysis';
-import { findProportionalRows, normalQuantile, quantileLadderFit } from './signatures';
+import { findProportionalRows, normalQuantile, quantileLadderFit, repeatedBlockPeriod } from './signatures';
 
 const CAL = join(__dirname, '../../../tests/fixtures/calibration');
 const info = JSON.parse(readFileSync(join(CAL, 'calibration.json'), 'utf8')) as {
@@ -310,5 +310,45 @@ describe('weights stored [in, out] (GPT-2 Conv1D, Keras Dense)', () => {
     const { model } = await inspect([new MemorySource(bytes, 'mixed.safetensors')], { skipStream: true });
     const t = Object.fromEntries(findLinearLayers(model!).map((l) => [l.weight.name, l.transposed]));
     expect(t).toEqual({ 'a.weight': false, 'b.weight': true, 'c.weight': false });
+  });
+});
+
+describe('rows repeated as whole blocks (grouped-query attention expanded to multi-head)', () => {
+  const g = uniform(5);
+  const headDim = 4;
+  const kvHeads = 2;
+  const cols = 16;
+  const kv = Array.from({ length: kvHeads * headDim * cols }, g);
+  /** k_proj rows for `nRep` query heads per key/value head, by repeat_interleave (period headDim) or tiling */
+  const expanded = (nRep: number, interleave: boolean): Float32Array => {
+    const out: number[] = [];
+    if (interleave) for (let h = 0; h < kvHeads; h++) for (let c = 0; c < nRep; c++) out.push(...kv.slice(h * headDim * cols, (h + 1) * headDim * cols));
+    else for (let c = 0; c < nRep; c++) out.push(...kv);
+    return Float32Array.from(out);
+  };
+  const layer = (w: Float32Array) => ({ name: 'model.layers.0.self_attn.k_proj.weight', file: 'f', biasName: null, w, b: null, rows: w.length / cols, cols });
+
+  it('is an info note with the period, whether heads were interleaved or tiled', () => {
+    for (const [interleave, period] of [[true, headDim], [false, kvHeads * headDim]] as const) {
+      const out = structureFindings([layer(expanded(4, interleave))], [true]);
+      expect(out.filter((f) => f.category === 'privacy-trap')).toEqual([]);
+      const f = out.find((x) => x.id === 'weights/repeated-blocks')!;
+      expect(f.severity).toBe('info');
+      expect(f.evidence).toMatchObject({ period, copies: 4, groups: kvHeads * headDim });
+    }
+  });
+  it('one row copied into many units is still a duplicate-rows warning', () => {
+    const w = Float32Array.from(Array.from({ length: 16 * cols }, g));
+    for (const r of [3, 5, 6, 11, 12]) w.set(w.subarray(0, cols), r * cols);
+    const out = structureFindings([layer(w)], [true]);
+    expect(out.find((x) => x.id === 'privacy/duplicate-rows')).toMatchObject({ severity: 'warning' });
+    expect(out.find((x) => x.id === 'weights/repeated-blocks')).toBeUndefined();
+  });
+  it('repeatedBlockPeriod wants one period and one group size', () => {
+    expect(repeatedBlockPeriod([[0, 4, 8], [1, 5, 9]])).toBe(4);
+    expect(repeatedBlockPeriod([[0, 4, 8]])).toBeNull();
+    expect(repeatedBlockPeriod([[0, 4], [1, 6]])).toBeNull();
+    expect(repeatedBlockPeriod([[0, 4, 8], [1, 5]])).toBeNull();
+    expect(repeatedBlockPeriod([[0, 4, 9], [1, 5, 10]])).toBeNull();
   });
 });

@@ -15,6 +15,7 @@ import {
   findLonePaths,
   findProportionalRows,
   quantileLadderFit,
+  repeatedBlockPeriod,
   rowSurprisal,
   valueCounts,
   type LayerValues,
@@ -326,7 +327,12 @@ export function structureFindings(layers: readonly LayerValues[], chainStart: re
       const ladder = groups.find((x) => x.fit && 1 - x.fit.r <= LADDER_MAX_DEVIATION && (x.improbable || x.fit.count >= LADDER_MIN_UNGATED));
       const copies = groups.filter((x) => x.improbable).map((x) => x.g);
       const reported = ladder ? [ladder.g, ...copies.filter((g) => g !== ladder.g)] : copies;
-      if (reported.length) {
+      const period = ladder ? null : repeatedBlockPeriod(copies);
+      if (period !== null) {
+        out.push(finding('weights/repeated-blocks', 'weight-anomaly', 'info', `Layer "${L.name}" repeats a block of ${period} rows ${copies[0].length} times`,
+          `Rows r and r + ${period} are bit-identical throughout (${copies.length} groups of ${copies[0].length}): the layer holds ${copies[0].length} copies of one block. Converting grouped-query attention to multi-head attention repeats each key/value head this way, and duplicated heads do too; a planted copy (an imprint layer) copies one row into many units instead.`,
+          L.file, { tensor: L.name, period, copies: copies[0].length, groups: copies.length, firstGroup: copies[0].slice(0, 32) }));
+      } else if (reported.length) {
         const rows = reported[0];
         const total = copies.reduce((a, g) => a + g.length, 0);
         const fit = ladder?.fit ?? null;
