@@ -6,7 +6,7 @@ import { scanZipMembers } from '../../scan/archive/scan-members';
 import { asciiOf, startsWith } from '../magic';
 import type { FileParse, FormatHandler, ParseContext, SniffContext } from '../types';
 import { openZipMember, readZip, ZIP_METHOD_STORED } from '../zip/read-zip';
-import { readNpyHeader } from './npy-member';
+import { readNpyHeader } from '../numpy/parse-npy';
 
 /** `.npz` (numpy.savez / savez_compressed): a zip whose members are all `<key>.npy`. */
 export function sniffNpz(ctx: SniffContext): boolean {
@@ -35,7 +35,8 @@ export const npzHandler: FormatHandler = {
       try {
         // Only the header is needed: a stored member is read in place, a deflated one inflated up to 64 KB.
         const opened = await openZipMember(source, e, { maxBytes: 65536 + 1024, signal });
-        const h = await readNpyHeader(opened.source, signal);
+        const { header: h } = await readNpyHeader(opened.source, file, signal);
+        const dataLength = h.dataBytes ?? -1;
         const stored = e.method === ZIP_METHOD_STORED;
         tensors.push({
           name: e.name.slice(0, -4),
@@ -44,12 +45,12 @@ export const npzHandler: FormatHandler = {
           numel: h.numel,
           file,
           offset: stored ? e.dataOffset + h.dataOffset : -1,
-          length: Math.max(0, h.dataLength),
+          length: Math.max(0, dataLength),
           origin: `npz member ${e.name}`,
           encoding: stored ? (h.fortranOrder ? 'other' : 'raw') : 'deflate',
         });
-        if (stored && h.dataLength >= 0 && h.dataOffset + h.dataLength !== e.compressedSize) {
-          findings.push({ id: 'npz/size-mismatch', category: 'malformed', severity: 'error', title: `Array "${e.name}" has ${e.compressedSize - h.dataOffset} data bytes, its header needs ${h.dataLength}`, detail: `The .npy header of "${e.name}" declares ${h.descr} ${JSON.stringify(h.shape)}, which is ${h.dataLength} bytes; the member holds ${e.compressedSize - h.dataOffset}. numpy.load fails or reads the wrong bytes.`, file, offset: e.dataOffset, evidence: { member: e.name } });
+        if (stored && dataLength >= 0 && h.dataOffset + dataLength !== e.compressedSize) {
+          findings.push({ id: 'npz/size-mismatch', category: 'malformed', severity: 'error', title: `Array "${e.name}" has ${e.compressedSize - h.dataOffset} data bytes, its header needs ${dataLength}`, detail: `The .npy header of "${e.name}" declares ${h.descr} ${JSON.stringify(h.shape)}, which is ${dataLength} bytes; the member holds ${e.compressedSize - h.dataOffset}. numpy.load fails or reads the wrong bytes.`, file, offset: e.dataOffset, evidence: { member: e.name } });
         }
       } catch (err) {
         if (isAbortError(err) || !isParseError(err)) throw err;

@@ -273,14 +273,18 @@ export interface NpyRead {
  * Reads one .npy from a source (a file, or an npz member): header checks, data size against the bytes
  * present, the tensor it holds, and, for object arrays, a scan of the pickle that is the payload.
  */
+/** Reads and parses the header of the .npy at the start of `source` (only the header's bytes are read). */
+export async function readNpyHeader(source: ByteSource, file?: string, signal?: AbortSignal): Promise<{ header: NpyHeader; findings: Finding[] }> {
+  const pre = await readExact(source, 0, Math.min(source.size, 12), FORMAT, signal);
+  const declared = pre.length >= 10 ? (pre[6] === 1 ? pre[8] | (pre[9] << 8) : pre.length >= 12 ? new DataView(pre.buffer, pre.byteOffset + 8, 4).getUint32(0, true) : 0) : 0;
+  const headEnd = Math.min(source.size, (pre[6] === 1 ? 10 : 12) + Math.min(declared, NPY_MAX_HEADER));
+  return parseNpyHeader(await readExact(source, 0, headEnd, FORMAT, signal), 0, file);
+}
+
 export async function readNpy(source: ByteSource, opts: ReadNpyOptions): Promise<NpyRead> {
   const { file } = opts;
   const fileOffset = opts.fileOffset === undefined ? 0 : opts.fileOffset;
-  const pre = await readExact(source, 0, Math.min(source.size, 12), FORMAT, opts.signal);
-  const declared = pre.length >= 10 ? (pre[6] === 1 ? pre[8] | (pre[9] << 8) : pre.length >= 12 ? new DataView(pre.buffer, pre.byteOffset + 8, 4).getUint32(0, true) : 0) : 0;
-  const headEnd = Math.min(source.size, (pre[6] === 1 ? 10 : 12) + Math.min(declared, NPY_MAX_HEADER));
-  const headBytes = await readExact(source, 0, headEnd, FORMAT, opts.signal);
-  const { header, findings } = parseNpyHeader(headBytes, 0, file);
+  const { header, findings } = await readNpyHeader(source, file, opts.signal);
   const shift = (f: Finding): Finding => (fileOffset === null ? { ...f, offset: undefined } : { ...f, offset: f.offset === undefined ? undefined : f.offset + fileOffset });
   const out = findings.map(shift);
   const dataAbs = fileOffset === null ? -1 : fileOffset + header.dataOffset;
