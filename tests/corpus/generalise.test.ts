@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sourcesFromPaths } from '../../cli/node-source';
-import { inspect } from '../../src/core/inspect';
 import type { Finding } from '../../src/core/report/finding';
 import type { Report } from '../../src/core/report/report';
-import { assertValidReport } from '../helpers/schema';
+import { findingSummary, inspectPaths } from '../helpers/inspect-file';
 
 /**
  * The generalisation set (tests/fixtures/make_generalise.py): privacy traps that differ from the
@@ -28,19 +26,10 @@ interface Expected {
 const DIR = join(__dirname, '..', 'fixtures', 'generalise');
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Record<string, Expected>;
 
-async function run(file: string): Promise<Report> {
-  const sources = await sourcesFromPaths([join(DIR, file)]);
-  try {
-    const { report } = await inspect(sources);
-    assertValidReport(report);
-    return report;
-  } finally {
-    for (const s of sources) await s.close();
-  }
-}
+const run = (file: string): Promise<Report> => inspectPaths([join(DIR, file)]);
 
 const traps = (r: Report) => r.findings.filter((f) => f.category === 'privacy-trap');
-const summary = (r: Report) => r.findings.map((f) => `${f.severity} ${f.id}: ${f.title}`).join('\n');
+const summary = findingSummary;
 const one = (r: Report, id: string, tensor?: string): Finding => {
   const f = r.findings.find((x) => x.id === id && (tensor === undefined || x.evidence?.tensor === tensor));
   expect(f, `${id}${tensor ? ` on ${tensor}` : ''}\n${summary(r)}`).toBeDefined();

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sourcesFromPaths } from '../../cli/node-source';
-import { inspect } from '../../src/core/inspect';
 import type { Report } from '../../src/core/report/report';
-import { assertValidReport } from '../helpers/schema';
+import { findingSummary, inspectPaths } from '../helpers/inspect-file';
 
 /**
  * Honest stand-ins for models from the wild (tests/fixtures/make_wild_standins.py): the Hugging Face
@@ -25,18 +23,9 @@ interface Expected {
 const DIR = join(__dirname, '..', 'fixtures', 'wild');
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Record<string, Expected>;
 
-async function run(entry: string): Promise<Report> {
-  const sources = await sourcesFromPaths([join(DIR, entry)]);
-  try {
-    const { report } = await inspect(sources);
-    assertValidReport(report);
-    return report;
-  } finally {
-    for (const s of sources) await s.close();
-  }
-}
+const run = (entry: string): Promise<Report> => inspectPaths([join(DIR, entry)]);
 
-const summary = (r: Report) => r.findings.map((f) => `${f.severity} ${f.id}: ${f.title}`).join('\n');
+const summary = findingSummary;
 
 describe('honest stand-ins for models from the wild (tests/fixtures/make_wild_standins.py)', () => {
   it('has the files expected.json lists', () => {
