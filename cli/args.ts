@@ -81,7 +81,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         break;
       }
       case '--expect-sha256': {
-        const h = take();
+        // a digest copied from a web page or `sha256sum` output: surrounding whitespace and a `sha256:` prefix
+        // (as the Hub and OCI show it) are not part of it
+        const h = take().trim().replace(/^sha256:/i, '');
         if (!/^[0-9a-fA-F]{64}$/.test(h)) throw new UsageError(`--expect-sha256 needs 64 hex digits, got "${h.slice(0, 80)}" (${h.length} characters)`);
         out.expectSha256.push(h.toLowerCase());
         break;

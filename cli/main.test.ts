@@ -66,6 +66,8 @@ describe('tamperscope scan', () => {
       ['pasted', 'match'],
       ['checksums', 'match'],
     ]);
+    // pasted as it is often copied: with whitespace around it, or as sha256:<hex>
+    for (const pasted of [`  ${digest}\n`, `sha256:${digest}`]) expect((await json(['scan', file, '--expect-sha256', pasted])).code).toBe(0);
   });
 
   it('a folder is one model: sharded checkpoint with its index', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildF32Safetensors } from '../../../tests/helpers/safetensors-builder';
+import { buildF32Safetensors, buildSafetensors } from '../../../tests/helpers/safetensors-builder';
 import { assertValidReport } from '../../../tests/helpers/schema';
 import { inspect } from '../inspect';
 import { MemorySource } from '../io/byte-source';
@@ -51,5 +51,63 @@ describe('comparison with a trusted reference', () => {
     const f = r.findings.find((x) => x.id === 'diff/architecture-drift')!;
     expect(f.category).toBe('graph-anomaly');
     expect(r.reference!.counts.added).toBe(1);
+  });
+
+  /** bfloat16 by truncation: the top half of each float32 (within one bfloat16 ulp of the value). */
+  function bf16(tensors: Record<string, { shape: number[]; values: number[] }>): Uint8Array {
+    const header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> = {};
+    const parts: number[] = [];
+    for (const [name, t] of Object.entries(tensors)) {
+      header[name] = { dtype: 'BF16', shape: t.shape, data_offsets: [parts.length, parts.length + t.values.length * 2] };
+      const f = new Float32Array(t.values);
+      const u = new Uint8Array(f.buffer);
+      for (let i = 0; i < f.length; i++) parts.push(u[i * 4 + 2], u[i * 4 + 3]);
+    }
+    return buildSafetensors({ header, data: new Uint8Array(parts) });
+  }
+  const w = values(16 * 8, 1);
+  const b = values(16, 2);
+
+  it('a float32 → bfloat16 re-save is a precision note, not architecture drift', async () => {
+    const r = await compare(bf16({ 'fc1.weight': { shape: [16, 8], values: w }, 'fc1.bias': { shape: [16], values: b } }), model());
+    expect(r.findings.map((f) => `${f.id}:${f.severity}`)).toEqual(['diff/precision-changed:info']);
+    expect(r.verdict).toBe('clean');
+  });
+
+  it('a re-save in another precision does not hide an edited row', async () => {
+    const edited = [...w];
+    edited[4 * 8 + 2] = 3;
+    const r = await compare(bf16({ 'fc1.weight': { shape: [16, 8], values: edited }, 'fc1.bias': { shape: [16], values: b } }), model());
+    expect(r.findings.find((f) => f.id === 'diff/sparse-edit')?.evidence).toMatchObject({ tensor: 'fc1.weight', changedRows: 1, rowIndices: [4] });
+    expect(r.verdict).toBe('warning');
+  });
+
+  it('two tensors of one shape swapped are reported as a swap', async () => {
+    const a = values(16 * 16, 3);
+    const c = values(16 * 16, 4);
+    const mk = (x: number[], y: number[]) => buildF32Safetensors({ 'l0.weight': { shape: [16, 16], values: x }, 'l1.weight': { shape: [16, 16], values: y } });
+    const r = await compare(mk(c, a), mk(a, c));
+    expect(r.findings.find((f) => f.id === 'diff/tensors-swapped')?.evidence).toEqual({ tensors: ['l0.weight', 'l1.weight'] });
+    expect(r.findings.map((f) => f.id)).not.toContain('diff/tensor-replaced');
+    expect(r.verdict).toBe('warning');
+  });
+
+  it('a tensor replaced by an unrelated one of the same shape is flagged; a fine-tuned one is not', async () => {
+    const a = values(16 * 16, 3);
+    const other = Array.from({ length: 256 }, (_, i) => Math.cos(i * 1.91 + 7) * 0.1);
+    const mk = (x: number[]) => buildF32Safetensors({ 'l0.weight': { shape: [16, 16], values: x } });
+    const replaced = await compare(mk(other), mk(a));
+    const f = replaced.findings.find((x) => x.id === 'diff/tensor-replaced')!;
+    expect(f.severity).toBe('warning');
+    expect(Math.abs((f.evidence as { cosine: number }).cosine)).toBeLessThan(0.5);
+    const tuned = await compare(mk(a.map((v, i) => v + 0.005 * Math.sin(i * 2.3))), mk(a));
+    expect(tuned.findings.map((x) => x.id)).toEqual(['diff/weights-changed']);
+  });
+
+  it('a renamed tensor names the reference tensor whose bytes it holds', async () => {
+    const renamed = buildF32Safetensors({ 'fc1.weight': { shape: [16, 8], values: w }, 'classifier.bias': { shape: [16], values: b } });
+    const r = await compare(renamed, model());
+    expect(r.findings.find((f) => f.id === 'diff/tensor-renamed')?.evidence).toEqual({ tensor: 'classifier.bias', reference: 'fc1.bias' });
+    expect(r.findings.map((f) => f.id)).toContain('diff/architecture-drift');
   });
 });

@@ -52,4 +52,20 @@ describe('expected digests', () => {
     const none = checkExpectedDigests([{ name: 'm', sha256: A }, { name: 'n', sha256: C }], { source: 'pasted', byName: new Map(), any: [B] });
     expect(none.findings[0].id).toBe('integrity/no-file-matches');
   });
+
+  it('a name listed twice with different digests is a conflict, whichever line the file matches', () => {
+    for (const text of [`${A}  m.bin\r\n${B} *./m.bin\r\n`, `${B}  m.bin\n${A}  m.bin\n`]) {
+      const e = parseExpectedDigests(text);
+      expect([...(e.conflicts?.get('m.bin') ?? [])].sort()).toEqual([A, B]);
+      const r = checkExpectedDigests([{ name: 'm.bin', sha256: A }], e);
+      expect(r.findings.map((f) => `${f.id}:${f.severity}`)).toEqual(['integrity/conflicting-digests:dangerous']);
+      expect(r.results.map((x) => x.status).sort()).toEqual(['match', 'mismatch']);
+    }
+  });
+
+  it('a name listed twice with the same digest (also as ./name, upper-case) is no conflict', () => {
+    const e = parseExpectedDigests(`${A}  m.bin\n${A.toUpperCase()}  ./m.bin\n`);
+    expect(e.conflicts).toBeUndefined();
+    expect(checkExpectedDigests([{ name: 'm.bin', sha256: A }], e).findings).toEqual([]);
+  });
 });

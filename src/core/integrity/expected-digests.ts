@@ -13,6 +13,11 @@ export interface ExpectedDigests {
    * does not name are reported as `extra` (warning). Default false: a partial list names what it names.
    */
   complete?: boolean;
+  /**
+   * Names the list gives more than one different digest (`sha256sum -c` checks every line, so one of them
+   * must fail): name → every digest given, in order. Absent when there are none.
+   */
+  conflicts?: Map<string, string[]>;
 }
 
 export class DigestListError extends Error {
@@ -44,12 +49,12 @@ export function parseExpectedDigests(text: string, source: IntegritySource = 'ch
     }
     m = /^([0-9a-fA-F]{64}) [ *]?(.+)$/.exec(line);
     if (m) {
-      out.byName.set(normaliseName(m[2]), m[1].toLowerCase());
+      add(out, normaliseName(m[2]), m[1].toLowerCase());
       return;
     }
     m = /^SHA256 ?\((.+)\) ?= ?([0-9a-fA-F]{64})$/.exec(line);
     if (m) {
-      out.byName.set(normaliseName(m[1]), m[2].toLowerCase());
+      add(out, normaliseName(m[1]), m[2].toLowerCase());
       return;
     }
     if (/^[0-9a-fA-F]+$/.test(line)) throw new DigestListError('bad-hex', i + 1, `line ${i + 1}: a SHA-256 digest has 64 hex digits, found ${line.length}`);
@@ -57,6 +62,20 @@ export function parseExpectedDigests(text: string, source: IntegritySource = 'ch
   });
   if (out.byName.size === 0 && out.any.length === 0) throw new DigestListError('empty', 0, 'no digests found');
   return out;
+}
+
+/** Records a named digest; a name already listed with another digest becomes a conflict (the first digest stays in byName). */
+function add(out: ExpectedDigests, name: string, digest: string): void {
+  const had = out.byName.get(name);
+  if (had === undefined) {
+    out.byName.set(name, digest);
+    return;
+  }
+  if (had === digest && !out.conflicts?.has(name)) return;
+  out.conflicts ??= new Map();
+  const list = out.conflicts.get(name) ?? [had];
+  if (!list.includes(digest)) list.push(digest);
+  if (list.length > 1) out.conflicts.set(name, list);
 }
 
 function normaliseName(n: string): string {
@@ -79,6 +98,23 @@ export function checkExpectedDigests(
     const key = expected.byName.has(f.name) ? f.name : expected.byName.has(basename(f.name)) ? basename(f.name) : null;
     if (key === null) continue;
     used.add(key);
+    const conflicting = expected.conflicts?.get(key);
+    if (conflicting) {
+      // a list that vouches for two different contents vouches for neither: the line the file fails is a mismatch
+      const failed = conflicting.filter((d) => d !== f.sha256);
+      for (const want of failed) results.push({ file: f.name, source: expected.source, expected: want, actual: f.sha256, status: f.sha256 === null ? 'unverified' : 'mismatch' });
+      if (failed.length < conflicting.length) results.push({ file: f.name, source: expected.source, expected: f.sha256, actual: f.sha256, status: 'match' });
+      findings.push({
+        id: 'integrity/conflicting-digests',
+        category: 'integrity',
+        severity: 'dangerous',
+        title: `The digest list gives ${conflicting.length} different SHA-256 digests for "${key}"`,
+        detail: `"${key}" is listed ${conflicting.length} times with different digests (${conflicting.join(', ')}); the file's digest is ${f.sha256 ?? 'unknown'}. \`sha256sum -c\` fails on every line the file does not match, and a list that vouches for two contents vouches for neither: a line was added or edited.`,
+        file: f.name,
+        evidence: { digests: conflicting, actual: f.sha256, source: expected.source },
+      });
+      continue;
+    }
     const want = expected.byName.get(key)!;
     const status = f.sha256 === null ? 'unverified' : f.sha256 === want ? 'match' : 'mismatch';
     results.push({ file: f.name, source: expected.source, expected: want, actual: f.sha256, status });
