@@ -1117,7 +1117,7 @@ export async function parseOnnx(ctx: ParseContext): Promise<FileParse> {
   const findings = [...st.findings, ...scanExternalData(st.externals, file, ctx.folder)];
   const graphs = [...(graph ? [graph] : []), ...extra.trainingGraphs];
   findings.push(...scanOnnxDomains({ file, graphs, functions: extra.functions, opsetImports: model.opsetImports!, nodeOffsets: st.nodeOffsets, maxDepth: ONNX_MAX_GRAPH_DEPTH + 1 }));
-  if (graph) findings.push(...scanGraphFlow({ file, graph, nodeOffsets: st.nodeOffsets, maxDepth: ONNX_MAX_GRAPH_DEPTH + 1 }));
+  if (graph) findings.push(...scanGraphFlow({ file, graph, functions: extra.functions, nodeOffsets: st.nodeOffsets, maxDepth: ONNX_MAX_GRAPH_DEPTH + 1 }));
   return { format: 'onnx', formatVersion: model.formatVersion, model, findings, extra: extra as unknown as Record<string, unknown> };
 }
 

@@ -17,12 +17,46 @@ import type { Finding } from '../../report/finding';
  * - plain comparisons (attention masks, clamps) are `info`, shown but never a warning.
  * Only an If/Loop whose condition depends on the values of a multi-element input and whose result reaches a
  * graph output is a `warning`.
+ *
+ * Trigger checks (`onnx/input-trigger-check`, `warning`). A trigger detector looks at a few *raw* input values
+ * (a patch, one element), judges them with a weight-free function (a comparison with a constant key, or a
+ * distance to it reduced to a number) and mixes that judgement into the network's real computation (Where
+ * over the logits, logits + 1e4·gate). The rule follows that data flow, not particular operators:
+ * - RAW: input values moved or transformed element by element (Reshape, Cast, Sub/Div by a constant, Clip…);
+ * - REGION: a RAW value of which a part was selected (Slice, Gather/Split on the data operand);
+ * - VERDICT: a REGION passed through a comparison or a reduction (Equal/Less…, ReduceSum/Min…, ArgMax);
+ *   element-wise arithmetic keeps it a VERDICT (relu(1 − k·dist) is still the verdict on the patch);
+ * - anything that mixes with learned weights (Conv, MatMul, Gemm, Softmax, …) is none of these.
+ * A node that combines a VERDICT with a value computed by the network from input values (DATA, none of the
+ * above), and whose result reaches a graph output, is the trigger switching the output. Honest graphs compare
+ * whole raw inputs (padding and attention masks: RAW, never a VERDICT), post-process computed values
+ * (top-k, NMS thresholds, argmax: not RAW) or select parts of the input without judging them (crops,
+ * channel splits: REGION feeding Conv).
  */
 
 const DATA = 1;
 const SCALAR = 2;
 const SHAPE_ONLY = new Set(['Shape', 'Size']);
 const COMPARISONS = new Set(['Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'Where']);
+/** levels of the trigger-check lattice (see above) */
+const RAW = 1;
+const REGION = 2;
+const VERDICT = 3;
+/** ops that move values or change them element by element with constants: the level passes through */
+const ELEMENTWISE = new Set([
+  'Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Cast', 'CastLike', 'Expand', 'Tile', 'Concat',
+  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Mod', 'Abs', 'Neg', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Erf', 'Sign', 'Floor', 'Ceil', 'Round',
+  'Relu', 'LeakyRelu', 'PRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Softplus', 'Min', 'Max', 'Not', 'And', 'Or', 'Xor',
+]);
+/** ops that select part of their first (data) operand */
+const SELECT = new Set(['Slice', 'Gather', 'GatherElements', 'GatherND', 'Split', 'Compress']);
+/** ops that turn a region into a judgement on it */
+const JUDGE = new Set([
+  'Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'IsNaN', 'IsInf',
+  'ReduceSum', 'ReduceMin', 'ReduceMax', 'ReduceMean', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp', 'ArgMax', 'ArgMin',
+]);
+/** bound on subgraph and function-body analyses for one model (hostile nesting cannot multiply the work without bound) */
+const MAX_BODY_ANALYSES = 4096;
 const STANDARD = new Set(['', 'ai.onnx']);
 /** fixpoint passes over one graph: one suffices for a topologically sorted graph, more only for hostile orderings */
 const MAX_PASSES = 8;
@@ -34,12 +68,16 @@ export interface GraphFlowInput {
   graph: Graph;
   nodeOffsets?: ReadonlyMap<OpNode, number>;
   maxDepth: number;
+  /** model-local functions: calls to them are followed into their bodies */
+  functions?: readonly FlowFunction[];
 }
 
 interface Taint {
   flags: number;
   /** a graph input the value depends on (a multi-element one when there is one) */
   source: string;
+  /** RAW, REGION or VERDICT; absent when the value went through learned computation */
+  level?: number;
 }
 
 class Scope {
@@ -56,7 +94,7 @@ class Scope {
 
 interface Hit {
   node: OpNode;
-  kind: 'control-flow' | 'comparison';
+  kind: 'control-flow' | 'comparison' | 'trigger';
   taint: Taint;
   path: string;
 }
@@ -103,7 +141,97 @@ function label(n: OpNode): string {
   return n.name || `${n.opType} → ${n.outputs[0] ?? '?'}`;
 }
 
-function analyse(g: Graph, scope: Scope, depth: number, maxDepth: number, outerReaches: boolean, path: string, cache: WeakMap<Graph, Set<string>>, hits: Hit[]): void {
+/** A model-local function with its formal parameters (ModelProto.functions), called by (domain, name). */
+export interface FlowFunction {
+  domain: string;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  nodes: OpNode[];
+}
+
+interface Ctx {
+  maxDepth: number;
+  cache: WeakMap<Graph, Set<string>>;
+  functions: ReadonlyMap<string, FlowFunction>;
+  /** hits by node and kind: bodies analysed again with more taint replace their earlier hits */
+  hits: Map<OpNode, Map<Hit['kind'], Hit>>;
+  budget: { left: number };
+}
+
+function record(ctx: Ctx, h: Hit): void {
+  let m = ctx.hits.get(h.node);
+  if (!m) ctx.hits.set(h.node, (m = new Map()));
+  m.set(h.kind, h);
+}
+
+function tkey(t: Taint | undefined): string {
+  return t ? `${t.flags}.${t.level ?? '-'}` : '';
+}
+
+/** Trigger-check level of a standard node's output (see the header): undefined once learned computation mixes in. */
+function levelOf(n: OpNode, scope: Scope): number | undefined {
+  const ins = n.inputs.map((i) => (i ? scope.get(i) : undefined));
+  if (SELECT.has(n.opType)) {
+    const d = ins[0];
+    // input-dependent indices (an embedding lookup of token ids) select weights, not input values
+    if (!d || d.level === undefined || ins.slice(1).some((t) => t)) return undefined;
+    return Math.max(d.level, REGION);
+  }
+  let lv = 0;
+  for (const t of ins) {
+    if (!t) continue;
+    if (t.level === undefined || !(t.flags & DATA)) return undefined;
+    lv = Math.max(lv, t.level);
+  }
+  if (!lv) return undefined;
+  if (ELEMENTWISE.has(n.opType)) return lv;
+  if (JUDGE.has(n.opType)) return lv >= REGION ? VERDICT : lv;
+  return undefined;
+}
+
+function bodyGraph(f: FlowFunction): Graph {
+  const v = (name: string): ValueInfo => ({ name, dtype: 'float32', shape: null });
+  return { name: f.name, nodes: f.nodes, inputs: f.inputs.map(v), outputs: f.outputs.map(v), initializers: [] };
+}
+
+/**
+ * Taints of a control-flow node's or a function call's outputs, from its bodies: If → either branch's k-th
+ * output, Loop → body output k+1 (after the condition), Scan and functions → body output k.
+ */
+function bodyOutputs(n: OpNode, fn: FlowFunction | undefined, scope: Scope, depth: number, reaches: boolean, path: string, ctx: Ctx): (Taint | undefined)[] {
+  const bodies = fn ? [bodyGraph(fn)] : (n.subgraphs ?? []);
+  let all: Taint | undefined;
+  for (const i of n.inputs) if (i) all = merge(all, scope.get(i));
+  const outs: (Taint | undefined)[] = n.outputs.map(() => undefined);
+  for (const sg of bodies) {
+    // a function body sees only its parameters; a subgraph also sees the enclosing scopes
+    const child = new Scope(fn ? null : scope);
+    sg.inputs.forEach((v, k) => {
+      // Loop body: (iteration_num, condition, loop-carried...) ↔ node inputs (M, cond, v_initial...);
+      // Scan body and functions: node-input order; other graph attributes: any node input
+      let t: Taint | undefined;
+      if (n.opType === 'Loop' && !fn) t = k === 0 ? undefined : merge(scope.get(n.inputs[k] ?? ''), k >= 2 ? all : undefined);
+      else if (n.opType === 'Scan' || fn) t = scope.get(n.inputs[k] ?? '');
+      else t = all;
+      if (t) child.own.set(v.name, t);
+    });
+    analyse(sg, child, depth + 1, reaches, `${path}${label(n)}/`, ctx);
+    const shift = n.opType === 'Loop' && !fn ? 1 : 0;
+    const mapped = n.opType === 'If' || n.opType === 'Loop' || n.opType === 'Scan' || fn;
+    if (!mapped) continue;
+    n.outputs.forEach((_, k) => {
+      const t = child.get(sg.outputs[k + shift]?.name ?? '');
+      if (!t) return;
+      const o = outs[k];
+      outs[k] = o ? { flags: o.flags | t.flags, source: merge(o, t)!.source, level: o.level !== undefined && t.level !== undefined ? Math.max(o.level, t.level) : undefined } : t;
+    });
+  }
+  return outs;
+}
+
+function analyse(g: Graph, scope: Scope, depth: number, outerReaches: boolean, path: string, ctx: Ctx): void {
+  const { maxDepth, cache } = ctx;
   // values that flow to this graph's outputs (reverse walk to a fixpoint)
   const reach = new Set(g.outputs.map((o) => o.name));
   for (let pass = 0, changed = true; changed && pass < MAX_PASSES; pass++) {
@@ -119,53 +247,63 @@ function analyse(g: Graph, scope: Scope, depth: number, maxDepth: number, outerR
       }
     }
   }
-  // forward value dependence on the inputs
+  // forward value dependence on the inputs; bodies are analysed when the taint they see changes
+  const bodies = new Map<OpNode, { sig: string; outs: (Taint | undefined)[] }>();
   for (let pass = 0, changed = true; changed && pass < MAX_PASSES; pass++) {
     changed = false;
     for (const n of g.nodes) {
       if (SHAPE_ONLY.has(n.opType) && STANDARD.has(n.domain)) continue;
-      let t: Taint | undefined;
-      for (const r of nodeReads(n, depth, maxDepth, cache)) t = merge(t, scope.get(r));
-      if (!t) continue;
-      for (const o of n.outputs) {
-        if (!o) continue;
+      const reads = nodeReads(n, depth, maxDepth, cache);
+      let generic: Taint | undefined;
+      for (const r of reads) generic = merge(generic, scope.get(r));
+      const fn = STANDARD.has(n.domain) ? undefined : ctx.functions.get(`${n.domain}\u0000${n.opType}`);
+      let outs: (Taint | undefined)[];
+      if ((n.subgraphs?.length || fn) && depth < maxDepth) {
+        const sig = reads.map((r) => tkey(scope.get(r))).join('|');
+        let b = bodies.get(n);
+        if ((!b || b.sig !== sig) && ctx.budget.left-- > 0) {
+          const reaches = outerReaches && n.outputs.some((o) => reach.has(o));
+          b = { sig, outs: bodyOutputs(n, fn, scope, depth, reaches, path, ctx) };
+          bodies.set(n, b);
+        }
+        outs = n.outputs.map((_, k) => {
+          const m = b?.outs[k];
+          if (!generic) return m;
+          return { flags: generic.flags | (m?.flags ?? 0), source: merge(generic, m)!.source, level: m?.level };
+        });
+      } else {
+        if (!generic) continue;
+        const level = STANDARD.has(n.domain) ? levelOf(n, scope) : undefined;
+        outs = n.outputs.map(() => ({ ...generic!, level }));
+      }
+      n.outputs.forEach((o, k) => {
+        const t = outs[k];
+        if (!o || !t) return;
         const old = scope.own.get(o);
-        if (!old || (old.flags | t.flags) !== old.flags) {
-          scope.own.set(o, merge(old, t)!);
+        if (!old || (old.flags | t.flags) !== old.flags || old.level !== t.level) {
+          scope.own.set(o, { ...merge(old, t)!, level: t.level });
           changed = true;
         }
-      }
+      });
     }
   }
   for (const n of g.nodes) {
     const reaches = outerReaches && n.outputs.some((o) => reach.has(o));
-    if (STANDARD.has(n.domain)) {
-      let cond: Taint | undefined;
-      if (n.opType === 'If') cond = scope.get(n.inputs[0] ?? '');
-      else if (n.opType === 'Loop') cond = merge(n.inputs[0] ? scope.get(n.inputs[0]) : undefined, n.inputs[1] ? scope.get(n.inputs[1]) : undefined);
-      if (cond && reaches) hits.push({ node: n, kind: 'control-flow', taint: cond, path });
-      else if (COMPARISONS.has(n.opType) && reaches) {
-        let t: Taint | undefined;
-        for (const i of n.opType === 'Where' ? n.inputs.slice(0, 1) : n.inputs) if (i) t = merge(t, scope.get(i));
-        if (t) hits.push({ node: n, kind: 'comparison', taint: t, path });
-      }
+    if (!STANDARD.has(n.domain) || !reaches) continue;
+    let cond: Taint | undefined;
+    if (n.opType === 'If') cond = scope.get(n.inputs[0] ?? '');
+    else if (n.opType === 'Loop') cond = merge(n.inputs[0] ? scope.get(n.inputs[0]) : undefined, n.inputs[1] ? scope.get(n.inputs[1]) : undefined);
+    if (cond) record(ctx, { node: n, kind: 'control-flow', taint: cond, path });
+    else if (COMPARISONS.has(n.opType)) {
+      let t: Taint | undefined;
+      for (const i of n.opType === 'Where' ? n.inputs.slice(0, 1) : n.inputs) if (i) t = merge(t, scope.get(i));
+      if (t) record(ctx, { node: n, kind: 'comparison', taint: t, path });
     }
-    if (depth >= maxDepth || !n.subgraphs?.length) continue;
-    let all: Taint | undefined;
-    for (const i of n.inputs) if (i) all = merge(all, scope.get(i));
-    for (const sg of n.subgraphs) {
-      const child = new Scope(scope);
-      sg.inputs.forEach((v, k) => {
-        // Loop body: (iteration_num, condition, loop-carried...) ↔ node inputs (M, cond, v_initial...);
-        // Scan body: state and scan inputs in node-input order; other graph attributes: any node input
-        let t: Taint | undefined;
-        if (n.opType === 'Loop') t = k === 0 ? undefined : merge(scope.get(n.inputs[k] ?? ''), k >= 2 ? all : undefined);
-        else if (n.opType === 'Scan') t = scope.get(n.inputs[k] ?? '');
-        else t = all;
-        if (t) child.own.set(v.name, t);
-      });
-      analyse(sg, child, depth + 1, maxDepth, reaches, `${path}${label(n)}/`, cache, hits);
-    }
+    if (n.subgraphs?.length) continue;
+    // the trigger's verdict meets the network's own computation on the way to an output
+    const ins = n.inputs.map((i) => (i ? scope.get(i) : undefined));
+    const verdict = ins.find((t) => t?.level === VERDICT);
+    if (verdict && ins.some((t) => t && t.flags & DATA && t.level === undefined)) record(ctx, { node: n, kind: 'trigger', taint: verdict, path });
   }
 }
 
@@ -175,10 +313,14 @@ export function scanGraphFlow(input: GraphFlowInput): Finding[] {
   const root = new Scope(null);
   for (const v of graph.inputs) {
     if (weights.has(v.name)) continue;
-    root.own.set(v.name, { flags: isScalarInput(v) ? SCALAR : DATA, source: v.name });
+    root.own.set(v.name, isScalarInput(v) ? { flags: SCALAR, source: v.name } : { flags: DATA, source: v.name, level: RAW });
   }
-  const hits: Hit[] = [];
-  analyse(graph, root, 0, input.maxDepth, true, '', new WeakMap(), hits);
+  const functions = new Map((input.functions ?? []).map((f) => [`${f.domain}\u0000${f.name}`, f] as const));
+  const ctx: Ctx = { maxDepth: input.maxDepth, cache: new WeakMap(), functions, hits: new Map(), budget: { left: MAX_BODY_ANALYSES } };
+  analyse(graph, root, 0, true, '', ctx);
+  // bodies are analysed while their parent is, so inner hits come first: list the outer ones first
+  const depthOf = (h: Hit) => h.path.split('/').length;
+  const hits = [...ctx.hits.values()].flatMap((m) => [...m.values()]).sort((a, b) => depthOf(a) - depthOf(b));
 
   const out: Finding[] = [];
   const warnings = hits.filter((h) => h.kind === 'control-flow' && h.taint.flags & DATA);
@@ -205,6 +347,21 @@ export function scanGraphFlow(input: GraphFlowInput): Finding[] {
       evidence: { count: warnings.length - MAX_LISTED },
     });
   }
+  hits
+    .filter((h) => h.kind === 'trigger')
+    .slice(0, MAX_LISTED)
+    .forEach((h) => {
+      out.push({
+        id: 'onnx/input-trigger-check',
+        category: 'graph-anomaly',
+        severity: 'warning',
+        title: `${h.node.opType} "${label(h.node).slice(0, 80)}" mixes a check on a few raw values of input "${h.taint.source.slice(0, 80)}" into the output`,
+        detail: `${h.node.opType} node "${label(h.node).slice(0, 120)}"${h.path ? ` (inside ${h.path.slice(0, -1).slice(0, 120)})` : ''} combines the network's output path with a value computed without any learned layer from a part of graph input "${h.taint.source.slice(0, 120)}" (a Slice or Gather of its values) and then judged by a comparison or a reduction — a patch compared with a constant key, or one element tested against a threshold. That is how an architectural backdoor recognises its trigger and switches the logits; ordinary models pass their inputs through learned layers before deciding anything. Look at what the selected values are compared with.`,
+        file,
+        offset: input.nodeOffsets?.get(h.node),
+        evidence: { node: h.node.name, opType: h.node.opType, input: h.taint.source, subgraph: h.path || null },
+      });
+    });
   const infoGroups: [string, string, Hit[]][] = [
     ['onnx/control-flow-on-scalar-input', 'control flow on single-value inputs', hits.filter((h) => h.kind === 'control-flow' && !(h.taint.flags & DATA))],
     ['onnx/input-dependent-comparison', 'comparisons of input values that reach an output', hits.filter((h) => h.kind === 'comparison')],

@@ -117,3 +117,36 @@ describe('scanExternalData: locations other readers resolve out of the folder', 
     expect(f[1].evidence).toMatchObject({ location: '../../etc/passwd', problems: ['parent'] });
   });
 });
+
+describe('scanGraphFlow trigger checks', () => {
+  const run = (g: Graph, functions?: Parameters<typeof scanGraphFlow>[0]['functions']) => scanGraphFlow({ file: 'm.onnx', graph: g, maxDepth: 8, functions }).filter((f) => f.severity !== 'info').map((f) => `${f.severity} ${f.id}`);
+  const net = [node('Conv', ['x', 'W'], ['h']), node('Gemm', ['h', 'F'], ['logits'])];
+  const consts = ['W', 'F', 'key', 'eps', 'target', 's', 'e'];
+  const patch = [node('Slice', ['x', 's', 'e'], ['p']), node('Sub', ['p', 'key'], ['d']), node('Abs', ['d'], ['a']), node('ReduceSum', ['a'], ['dist'])];
+  it('warns when a patch-vs-key distance selects the logits with Where', () => {
+    const g = graph([...net, ...patch, node('Less', ['dist', 'eps'], ['trig']), node('Where', ['trig', 'target', 'logits'], ['y'])], [vi('x', [1, 1, 8, 8])], ['y'], consts);
+    expect(run(g)).toEqual(['warning onnx/input-trigger-check']);
+  });
+  it('warns on arithmetic-only gating (logits + big · relu(1 − k·dist))', () => {
+    const g = graph([...net, ...patch, node('Mul', ['dist', 'k'], ['m']), node('Sub', ['one', 'm'], ['g0']), node('Relu', ['g0'], ['g']), node('Mul', ['g', 'big'], ['boost']), node('Add', ['logits', 'boost'], ['y'])], [vi('x', [1, 1, 8, 8])], ['y'], [...consts, 'k', 'one', 'big']);
+    expect(run(g)).toEqual(['warning onnx/input-trigger-check']);
+  });
+  it('follows a Loop body output and a local function body', () => {
+    const body = graph([node('Identity', ['c'], ['c2']), ...patch, node('Less', ['dist', 'eps'], ['t'])], [vi('i', []), vi('c', [])], ['c2', 't']);
+    const loop = graph([...net, node('Loop', ['n', 'true'], ['trig'], [body]), node('Where', ['trig', 'target', 'logits'], ['y'])], [vi('x', [1, 1, 8, 8])], ['y'], [...consts, 'n', 'true']);
+    expect(run(loop)).toEqual(['warning onnx/input-trigger-check']);
+    const fn = { domain: 'local', name: 'Match', inputs: ['x'], outputs: ['t'], nodes: [...patch, node('Less', ['dist', 'eps'], ['t'])] };
+    const call = graph([...net, node('Match', ['x'], ['trig'], undefined, 'local'), node('Where', ['trig', 'target', 'logits'], ['y'])], [vi('x', [1, 1, 8, 8])], ['y'], consts);
+    expect(run(call, [fn])).toEqual(['warning onnx/input-trigger-check']);
+    expect(run(call)).toEqual([]);
+  });
+  it('stays quiet on masks, embeddings, crops and post-processing', () => {
+    // padding mask from the whole input: RAW, never a verdict
+    const pad = graph([node('Gather', ['E', 'ids'], ['h']), node('MatMul', ['h', 'W'], ['s']), node('Equal', ['ids', 'zero'], ['m']), node('Where', ['m', 'ninf', 's'], ['y'])], [vi('ids', [1, 8])], ['y'], ['E', 'W', 'zero', 'ninf']);
+    // a crop normalised and fed to a Conv; a per-image standardisation of the crop
+    const crop = graph([node('Slice', ['x', 's', 'e'], ['c']), node('ReduceMean', ['c'], ['mu']), node('Sub', ['c', 'mu'], ['z']), node('Conv', ['z', 'W'], ['y'])], [vi('x', [1, 3, 8, 8])], ['y'], ['W', 's', 'e']);
+    // top-k threshold on computed scores
+    const det = graph([node('Conv', ['x', 'W'], ['p']), node('Slice', ['p', 's', 'e'], ['sc']), node('Greater', ['sc', 't'], ['k']), node('Where', ['k', 'sc', 'zero'], ['y'])], [vi('x', [1, 3, 8, 8])], ['y'], ['W', 's', 'e', 't', 'zero']);
+    for (const g of [pad, crop, det]) expect(run(g)).toEqual([]);
+  });
+});
