@@ -171,3 +171,17 @@ describe('inspect --probes', () => {
     expect(report.findings.find((f) => f.id === 'probe/latched-unit')?.severity).toBe('dangerous');
   });
 });
+
+describe('runProbes on honest token models (tests/fixtures/hostile/gen-onnx)', () => {
+  // an embedding of 50 rows, and a position table fixed at 8 under a symbolic sequence dim
+  for (const file of ['honest-pad-where.onnx', 'honest-transformer-block.onnx']) {
+    it(`${file}: runs with token ids inside the vocabulary and a sequence the graph allows`, async () => {
+      const path = `tests/fixtures/hostile/gen-onnx/${file}`;
+      const src = new MemorySource(new Uint8Array(readFileSync(path)), file);
+      const { model } = await inspect([src], { skipStream: true });
+      const r = await runProbes(model, [src], nodeBackendFactory, { seed: 7 });
+      expect(problems(r)).toEqual([]);
+      expect(r.checks.find((c) => c.id === 'runs')?.passed).toBe(true);
+    });
+  }
+});

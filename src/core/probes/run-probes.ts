@@ -177,6 +177,24 @@ function signatureOf(session: InferenceSession, view: OnnxProbeView, model: Mode
 }
 
 /**
+ * Rows of the smallest embedding table a graph input indexes directly (Gather of a 2-D initializer by
+ * that input), or undefined: token ids past it make an honest model fail to run.
+ */
+export function vocabularyOf(model: ModelInfo | null): number | undefined {
+  const g = model?.graph;
+  if (!g) return undefined;
+  const inputs = new Set(g.inputs.map((v) => v.name));
+  const tensors = new Map(model!.tensors.map((t) => [t.name, t]));
+  let rows: number | undefined;
+  for (const n of g.nodes) {
+    if (n.opType !== 'Gather' || !inputs.has(n.inputs[1] ?? '')) continue;
+    const table = tensors.get(n.inputs[0] ?? '');
+    if (table && table.shape.length === 2 && table.shape[0] > 0) rows = Math.min(rows ?? Infinity, table.shape[0]);
+  }
+  return rows;
+}
+
+/**
  * Runs the canary probe suite on one model (THREATS.md §8) and returns plain results for
  * Report.probes. ONNX models run on the injected runtime (basic behaviour, activation sweep, trigger
  * sweep, and the latch test when the graph is an MLP); weight-only files whose tensors form a
@@ -265,7 +283,7 @@ async function probeOnnx(report: ProbeReport, file: ByteSource, model: ModelInfo
   try {
     let plan: ProbePlan;
     try {
-      plan = planProbeInputs(signatureOf(session, view, model), options);
+      plan = planProbeInputs(signatureOf(session, view, model), { vocabSize: vocabularyOf(model), ...options });
     } catch (e) {
       if (!(e instanceof ProbePlanError)) throw e;
       report.reason = `no probe inputs could be synthesised: ${e.message}`;
@@ -288,22 +306,24 @@ async function probeOnnx(report: ProbeReport, file: ByteSource, model: ModelInfo
         budget.left--;
         out = await session.run(runs[i].feeds);
       } catch (e) {
-        if (i === 0 && plan.batch > 1) {
-          // A free batch dim that the graph does not really allow: fall back to one example per run.
+        // Free dims that the graph does not really allow (a batch it cannot take, a sequence longer than
+        // a fixed position table): fall back to one example per run, then to sequences of one token.
+        let retried: { plan: ProbePlan; runs: ProbeRun[]; out: Record<string, ProbeTensor> } | null = null;
+        for (const relax of i === 0 ? [{ batch: 1 }, { batch: 1, sequenceLength: 1 }] : []) {
           try {
-            const single = planProbeInputs(signatureOf(session, view, model), { ...options, batch: 1 });
-            const retry = synthesizeProbes(single, options);
-            out = await session.run(retry[0].feeds);
-            plan = single;
-            runs = retry;
-          } catch {
-            failure = errorText(e);
+            const p = planProbeInputs(signatureOf(session, view, model), { vocabSize: vocabularyOf(model), ...options, ...relax });
+            const r = synthesizeProbes(p, options);
+            retried = { plan: p, runs: r, out: await session.run(r[0].feeds) };
             break;
+          } catch {
+            // the next relaxation, or the first error stands
           }
-        } else {
+        }
+        if (!retried) {
           failure = errorText(e);
           break;
         }
+        ({ plan, runs, out } = retried);
       }
       runMs.push(now() - t);
       outputsOf.push(out);

@@ -96,3 +96,19 @@ describe('synthesizeProbes', () => {
     expect(meanStep(noise)).toBeGreaterThan(0.2);
   });
 });
+
+describe('token ids', () => {
+  it('stay below the vocabulary the planner is given, from 1 when it allows', () => {
+    const sig = [{ name: 'input_ids', dtype: 'int64' as const, shape: ['batch', 'seq'] }];
+    const wide = planProbeInputs(sig);
+    expect(wide.tokenRange).toEqual([1, 100]);
+    const small = planProbeInputs(sig, { vocabSize: 50 });
+    expect(small.tokenRange).toEqual([1, 50]);
+    for (const run of synthesizeProbes(small, { seed: 3 })) {
+      const ids = Array.from(run.feeds.input_ids.data as BigInt64Array, Number);
+      expect(Math.max(...ids)).toBeLessThan(50);
+    }
+    expect(planProbeInputs(sig, { vocabSize: 1 }).tokenRange).toEqual([0, 1]);
+  });
+});
+

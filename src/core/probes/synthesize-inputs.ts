@@ -40,6 +40,8 @@ export interface ProbePlan {
   /** examples per run */
   batch: number;
   kinds: ProbeKind[];
+  /** token ids are drawn from [lo, hi) */
+  tokenRange: [number, number];
 }
 
 export interface ProbeRun {
@@ -60,6 +62,8 @@ export interface SynthesisOptions {
   audioSamples?: number;
   /** tokens of a symbolic sequence dim */
   sequenceLength?: number;
+  /** rows of the smallest embedding table the token input indexes: token ids stay below it */
+  vocabSize?: number;
 }
 
 export class ProbePlanError extends Error {
@@ -187,7 +191,10 @@ export function planProbeInputs(signature: readonly SessionValue[], options: Syn
   }
   const kinds: ProbeKind[] =
     primaryKind === 'image' ? ['image', 'image-normalised', 'noise'] : primaryKind === 'audio' ? ['audio', 'noise'] : primaryKind === 'tokens' ? ['tokens'] : ['features', 'noise'];
-  return { inputs, primary: primary.name, primaryKind, image, batch: primaryPlan.batchAxis !== null ? primaryPlan.dims[primaryPlan.batchAxis] : 1, kinds };
+  // token ids from 1 (0 is often padding) below 100, but never past the embedding table they index
+  const vocab = options.vocabSize !== undefined && options.vocabSize >= 1 ? options.vocabSize : Infinity;
+  const tokenRange: [number, number] = [Math.min(TOKEN_VOCAB[0], vocab - 1), Math.min(TOKEN_VOCAB[1], vocab)];
+  return { inputs, primary: primary.name, primaryKind, image, batch: primaryPlan.batchAxis !== null ? primaryPlan.dims[primaryPlan.batchAxis] : 1, kinds, tokenRange };
 }
 
 // ---------- content generators (one example each, values in [0, 1] unless noted) ----------
@@ -289,7 +296,7 @@ export function primaryExample(rng: Prng, plan: ProbePlan, kind: ProbeKind, elem
   }
   if (kind === 'audio') return audioExample(rng, elements);
   if (kind === 'features') return featuresExample(rng, elements);
-  if (kind === 'tokens') return Float32Array.from({ length: elements }, () => rng.int(TOKEN_VOCAB[0], TOKEN_VOCAB[1]));
+  if (kind === 'tokens') return Float32Array.from({ length: elements }, () => rng.int(plan.tokenRange[0], plan.tokenRange[1]));
   if (plan.primaryKind === 'audio') return Float32Array.from({ length: elements }, () => rng.uniform(-1, 1));
   return Float32Array.from({ length: elements }, () => rng.next());
 }
