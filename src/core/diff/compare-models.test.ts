@@ -111,3 +111,24 @@ describe('comparison with a trusted reference', () => {
     expect(r.findings.map((f) => f.id)).toContain('diff/architecture-drift');
   });
 });
+
+describe('tensors whose bytes are not their elements in order', () => {
+  /** a version-1 .npy of big-endian float32 [4, 2] (encoding 'other' in TensorInfo) */
+  const npyBE = (vals: number[]) => {
+    let header = "{'descr': '>f4', 'fortran_order': False, 'shape': (4, 2), }";
+    header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const out = new Uint8Array(10 + header.length + vals.length * 4);
+    out.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0, header.length & 0xff, header.length >> 8]);
+    out.set(new TextEncoder().encode(header), 10);
+    const dv = new DataView(out.buffer);
+    vals.forEach((v, i) => dv.setFloat32(10 + header.length + i * 4, v, false));
+    return out;
+  };
+  it('are reported as not compared, not as changed rows of the wrong layout', async () => {
+    const a = [1, 2, 3, 4, 5, 6, 7, 8];
+    const { report } = await inspect([new MemorySource(npyBE(a.map((x, i) => (i === 3 ? 9 : x))), 'w.npy')], { reference: [new MemorySource(npyBE(a), 'w.npy')] });
+    assertValidReport(report);
+    expect(report.reference!.counts).toMatchObject({ changed: 0 });
+    expect(report.findings.filter((f) => f.id === 'diff/sparse-edit')).toEqual([]);
+  });
+});

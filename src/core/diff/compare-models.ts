@@ -231,7 +231,10 @@ export async function compareModels(
       }
       continue;
     }
-    const readable = sa && sb && t.offset >= 0 && r.offset >= 0 && t.length === r.length && (t.encoding ?? 'raw') !== 'deflate' && (r.encoding ?? 'raw') !== 'deflate' && t.length <= DIFF_MAX_TENSOR_BYTES;
+    // contiguous bytes only: raw, or raw in an external data file; 'other' (a strided view, big-endian or
+    // Fortran-order data) is not the tensor's elements in order, and deflated data is not addressable
+    const contiguous = (x: TensorInfo) => (x.encoding ?? 'raw') === 'raw' || x.encoding === 'external';
+    const readable = sa && sb && t.offset >= 0 && r.offset >= 0 && t.length === r.length && contiguous(t) && contiguous(r) && t.length <= DIFF_MAX_TENSOR_BYTES;
     if (!readable) {
       tensors.push({ ...base, status: 'unreadable' });
       continue;
