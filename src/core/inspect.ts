@@ -3,6 +3,8 @@ import { detectFormats, FORMAT_HANDLERS } from './formats/registry';
 import type { FileParse, FolderIndex, FormatHandler } from './formats/types';
 import { safetensorsShardsAnalysis } from './formats/safetensors/check-shards';
 import { huggingFaceRemoteCodeAnalysis } from './scan/huggingface/remote-code';
+import { huggingFaceConfigDimsAnalysis } from './scan/huggingface/config-dims';
+import { huggingFaceWeightTwinsAnalysis } from './scan/huggingface/weight-twins';
 import { checkExpectedDigests, type ExpectedDigests } from './integrity/expected-digests';
 import type { IntegrityCheck } from './integrity/integrity-check';
 import { modelSigCheck } from './integrity/model-sig';
@@ -17,7 +19,7 @@ import { buildReport, type IntegrityResult, type ReferenceSummary, type Report, 
 import { compareModels } from './diff/compare-models';
 
 /** Analyses every inspection runs; later capabilities (scan, stats, probes) register here. */
-export const DEFAULT_ANALYSES: Analysis[] = [safetensorsShardsAnalysis, huggingFaceRemoteCodeAnalysis, weightSignaturesAnalysis];
+export const DEFAULT_ANALYSES: Analysis[] = [safetensorsShardsAnalysis, huggingFaceRemoteCodeAnalysis, huggingFaceConfigDimsAnalysis, weightSignaturesAnalysis, huggingFaceWeightTwinsAnalysis];
 
 /**
  * The streaming pass over one file (hash + statistics). The page runs it in a worker pool, the CLI with

@@ -335,3 +335,6 @@ export const PROBE_TRIGGER_MAX_CLEAN_SHARE = 0.8;
 
 /** Trigger sweep: probes not already in the target class needed before a flip rate means anything. */
 export const PROBE_TRIGGER_MIN_ELIGIBLE = 8;
+
+/** Hugging Face folders holding the weights twice: copies up to this size (each) are compared value by value. */
+export const TWIN_COMPARE_MAX_BYTES = 4 * 1024 * 1024 * 1024;
