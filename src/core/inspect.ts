@@ -12,6 +12,7 @@ import type { ByteSource } from './io/byte-source';
 import { isAbortError, isParseError, throwIfAborted } from './io/errors';
 import { MAX_FILES, SNIFF_BYTES } from './io/limits';
 import type { ModelInfo, TensorInfo } from './model/types';
+import { deflatedStatsAnalysis } from './stats/deflated-stats';
 import { weightSignaturesAnalysis } from './stats/weights-analysis';
 import { streamFile, type StreamFileResult } from './stream-file';
 import type { Finding } from './report/finding';
@@ -19,7 +20,7 @@ import { buildReport, type IntegrityResult, type ReferenceSummary, type Report, 
 import { compareModels } from './diff/compare-models';
 
 /** Analyses every inspection runs; later capabilities (scan, stats, probes) register here. */
-export const DEFAULT_ANALYSES: Analysis[] = [safetensorsShardsAnalysis, huggingFaceRemoteCodeAnalysis, huggingFaceConfigDimsAnalysis, weightSignaturesAnalysis, huggingFaceWeightTwinsAnalysis];
+export const DEFAULT_ANALYSES: Analysis[] = [safetensorsShardsAnalysis, huggingFaceRemoteCodeAnalysis, huggingFaceConfigDimsAnalysis, deflatedStatsAnalysis, weightSignaturesAnalysis, huggingFaceWeightTwinsAnalysis];
 
 /**
  * The streaming pass over one file (hash + statistics). The page runs it in a worker pool, the CLI with

@@ -338,3 +338,6 @@ export const PROBE_TRIGGER_MIN_ELIGIBLE = 8;
 
 /** Hugging Face folders holding the weights twice: copies up to this size (each) are compared value by value. */
 export const TWIN_COMPARE_MAX_BYTES = 4 * 1024 * 1024 * 1024;
+
+/** Statistics of deflated zip members (npz from savez_compressed, deflated .keras): inflated bytes read per inspection. */
+export const DEFLATED_STATS_MAX_BYTES = 1024 * 1024 * 1024;

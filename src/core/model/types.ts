@@ -30,6 +30,11 @@ export interface TensorInfo {
   origin?: string;
   /** bytes are compressed or otherwise not plain little-endian elements at `offset` */
   encoding?: 'raw' | 'deflate' | 'external' | 'other';
+  /**
+   * a deflate-encoded tensor in a zip (an npz from savez_compressed, a .keras written deflated): the member
+   * that holds it and the offset of its first byte in the member's inflated content
+   */
+  member?: { name: string; offset: number };
   /** optional human hint about the tensor's role (e.g. Conv weight, LayerNorm scale) */
   role?: string;
 }

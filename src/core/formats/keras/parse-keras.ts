@@ -98,7 +98,11 @@ export const kerasHandler: FormatHandler = {
         const h = await readHdf5(opened.source, signal);
         // Offsets are file offsets only when the member is stored: then dataset offsets shift by the member's data offset.
         tensors = hdf5Tensors(h, file, weights.method === ZIP_METHOD_STORED ? weights.dataOffset : null, 'model.weights.h5');
-        if (weights.method !== ZIP_METHOD_STORED) tensors = tensors.map((t) => ({ ...t, encoding: 'deflate' }));
+        if (weights.method !== ZIP_METHOD_STORED) {
+          // where each dataset sits in the inflated model.weights.h5 (statistics inflate it again later)
+          const inMember = hdf5Tensors(h, file, 0, 'model.weights.h5');
+          tensors = tensors.map((t, i) => ({ ...t, encoding: 'deflate', ...(inMember[i]?.offset >= 0 && inMember[i].encoding === 'raw' ? { member: { name: weights.name, offset: inMember[i].offset } } : {}) }));
+        }
         findings.push(...hdf5Findings(h, file, `model.weights.h5 in "${file}"`));
       } catch (e) {
         if (isAbortError(e) || !isParseError(e)) throw e;

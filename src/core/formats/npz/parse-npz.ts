@@ -48,6 +48,7 @@ export const npzHandler: FormatHandler = {
           length: Math.max(0, dataLength),
           origin: `npz member ${e.name}`,
           encoding: stored ? (h.fortranOrder ? 'other' : 'raw') : 'deflate',
+          ...(!stored && !h.fortranOrder && h.byteOrder !== '>' && dataLength >= 0 ? { member: { name: e.name, offset: h.dataOffset } } : {}),
         });
         if (stored && dataLength >= 0 && h.dataOffset + dataLength !== e.compressedSize) {
           findings.push({ id: 'npz/size-mismatch', category: 'malformed', severity: 'error', title: `Array "${e.name}" has ${e.compressedSize - h.dataOffset} data bytes, its header needs ${dataLength}`, detail: `The .npy header of "${e.name}" declares ${h.descr} ${JSON.stringify(h.shape)}, which is ${dataLength} bytes; the member holds ${e.compressedSize - h.dataOffset}. numpy.load fails or reads the wrong bytes.`, file, offset: e.dataOffset, evidence: { member: e.name } });
